@@ -1,0 +1,183 @@
+//! Frame tags and payload shapes of bridge protocol version 1.
+
+use super::marshal::{MarshalError, Reader, Value};
+
+pub const PROTOCOL_VERSION: i64 = 1;
+/// Largest frame either side accepts; anything bigger means a corrupt stream.
+pub const MAX_FRAME: usize = 1 << 30;
+
+pub mod tag {
+    pub const READY: u8 = b'R';
+    pub const QUERY: u8 = b'Q';
+    pub const PREPARE: u8 = b'P';
+    pub const TERMINATE: u8 = b'X';
+    pub const DESCRIPTION: u8 = b'D';
+    pub const BATCH: u8 = b'B';
+    pub const COMPLETE: u8 = b'C';
+    pub const PREPARED: u8 = b'T';
+    pub const ERROR: u8 = b'E';
+}
+
+/// `Q` flag: report declared column types (costly on SQLite, cached by the caller).
+pub const FLAG_DESCRIBE: u8 = 1;
+
+/// One result column as the backend describes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ColumnMeta {
+    pub name: String,
+    /// Declared type, lower case; empty when the backend cannot tell.
+    pub type_name: String,
+    /// ODBC SQL type code (IRIS), 0 when unknown.
+    pub type_code: i64,
+    pub precision: i64,
+    pub scale: i64,
+}
+
+/// A statement error as the worker reports it, already mapped to a SQLSTATE.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BackendError {
+    pub sqlstate: String,
+    pub message: String,
+    pub detail: Option<String>,
+    pub hint: Option<String>,
+    pub backend_code: Option<i64>,
+    pub in_transaction: bool,
+}
+
+impl std::fmt::Display for BackendError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} ({})", self.message, self.sqlstate)
+    }
+}
+
+pub fn parse_columns(r: &mut Reader<'_>) -> Result<Vec<ColumnMeta>, MarshalError> {
+    let n = r.container()?;
+    let mut cols = Vec::with_capacity(n);
+    for _ in 0..n {
+        let width = r.container()?;
+        if width < 5 {
+            return Err(MarshalError::RaggedRow {
+                expected: 6,
+                found: width,
+            });
+        }
+        let name = r.string()?.to_owned();
+        let type_name = r.opt_str()?.unwrap_or("").to_ascii_lowercase();
+        let type_code = r.opt_int()?.unwrap_or(0);
+        let precision = r.opt_int()?.unwrap_or(0);
+        let scale = r.opt_int()?.unwrap_or(0);
+        for _ in 5..width {
+            r.value()?;
+        }
+        cols.push(ColumnMeta {
+            name,
+            type_name,
+            type_code,
+            precision,
+            scale,
+        });
+    }
+    Ok(cols)
+}
+
+pub fn parse_error(payload: &[u8]) -> Result<BackendError, MarshalError> {
+    let mut r = Reader::new(payload);
+    let n = r.container()?;
+    if n < 6 {
+        return Err(MarshalError::RaggedRow {
+            expected: 6,
+            found: n,
+        });
+    }
+    let sqlstate = r.string()?;
+    let sqlstate = if sqlstate.len() == 5 && sqlstate.is_ascii() {
+        sqlstate.to_owned()
+    } else {
+        "XX000".to_owned()
+    };
+    Ok(BackendError {
+        sqlstate,
+        message: r.string()?.to_owned(),
+        detail: r.opt_str()?.map(str::to_owned),
+        hint: r.opt_str()?.map(str::to_owned),
+        backend_code: r.opt_int()?,
+        in_transaction: r.bool()?,
+    })
+}
+
+/// `C` payload: `(rowcount, in_transaction)`.
+pub fn parse_complete(payload: &[u8]) -> Result<(i64, bool), MarshalError> {
+    let mut r = Reader::new(payload);
+    r.container()?;
+    let rowcount = r.opt_int()?.unwrap_or(-1);
+    let in_txn = r.bool()?;
+    Ok((rowcount, in_txn))
+}
+
+/// `T` payload: `(columns or None, params or None)`.
+pub fn parse_prepared(payload: &[u8]) -> Result<Prepared, MarshalError> {
+    let mut r = Reader::new(payload);
+    r.container()?;
+    let columns = if r.take_none() {
+        None
+    } else {
+        Some(parse_columns(&mut r)?)
+    };
+    let params = if r.take_none() {
+        None
+    } else {
+        let n = r.container()?;
+        let mut v = Vec::with_capacity(n);
+        for _ in 0..n {
+            r.container()?;
+            let name = r.opt_str()?.unwrap_or("").to_ascii_lowercase();
+            let code = r.opt_int()?.unwrap_or(0);
+            v.push((name, code));
+        }
+        Some(v)
+    };
+    Ok(Prepared { columns, params })
+}
+
+/// What a backend says about a statement without running it.
+#[derive(Debug, Clone, Default)]
+pub struct Prepared {
+    /// `None`: the backend cannot tell; empty: no result rows.
+    pub columns: Option<Vec<ColumnMeta>>,
+    /// Per placeholder `(type_name, type_code)`; `None`: unknown.
+    pub params: Option<Vec<(String, i64)>>,
+}
+
+/// `R` payload: a dict; we only need a few keys and tolerate the rest.
+pub fn parse_ready(payload: &[u8]) -> Result<ReadyInfo, MarshalError> {
+    let mut r = Reader::new(payload);
+    let code = payload.first().copied().unwrap_or(0) & 0x7f;
+    if code != b'{' {
+        return Err(MarshalError::Unexpected {
+            expected: "a dict",
+            found: code,
+        });
+    }
+    r.skip_dict_header();
+    let mut info = ReadyInfo::default();
+    while !r.at_dict_end() {
+        let key = r.string()?;
+        let v = r.value()?;
+        match (key, v) {
+            ("protocol", Value::Int(p)) => info.protocol = p,
+            ("driver", Value::Str(s)) => info.driver = s.to_owned(),
+            ("server_version", Value::Str(s)) => info.server_version = s.to_owned(),
+            ("pid", Value::Int(p)) => info.pid = p,
+            _ => {}
+        }
+    }
+    Ok(info)
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ReadyInfo {
+    pub protocol: i64,
+    pub driver: String,
+    pub server_version: String,
+    pub pid: i64,
+}

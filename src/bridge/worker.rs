@@ -1,0 +1,295 @@
+//! One bridge worker process and the request/response cycle on its pipes.
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::process::{Child, ChildStdin, ChildStdout, Command};
+
+use super::BridgeError;
+use super::marshal::Writer;
+use super::protocol::{self, BackendError, Prepared, ReadyInfo, tag};
+
+/// How to start a worker: the interpreter, the script and the driver config
+/// handed to it as JSON.
+#[derive(Debug, Clone)]
+pub struct WorkerSpec {
+    pub python: String,
+    pub script: PathBuf,
+    pub config_json: String,
+    pub extra_env: Vec<(String, String)>,
+    pub start_timeout: Duration,
+}
+
+/// A response frame; payloads borrow the worker's reusable frame buffer.
+#[derive(Debug)]
+pub enum Frame<'a> {
+    Description(&'a [u8]),
+    Batch(&'a [u8]),
+    Complete { rowcount: i64, in_transaction: bool },
+    Error(BackendError),
+}
+
+pub struct Worker {
+    child: Child,
+    stdin: ChildStdin,
+    stdout: BufReader<ChildStdout>,
+    pub info: ReadyInfo,
+    /// Reused for every incoming payload: steady state allocates nothing.
+    frame: Vec<u8>,
+    /// Reused for every outgoing request.
+    out: Vec<u8>,
+    /// A request was written and its final frame (`C`, `E`, `T`) not yet read.
+    busy: bool,
+    broken: bool,
+    pub in_transaction: bool,
+    pub created: Instant,
+    pub uses: u64,
+}
+
+impl std::fmt::Debug for Worker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Worker")
+            .field("pid", &self.pid())
+            .field("busy", &self.busy)
+            .field("in_transaction", &self.in_transaction)
+            .finish()
+    }
+}
+
+impl Worker {
+    pub async fn spawn(spec: &WorkerSpec) -> Result<Worker, BridgeError> {
+        let mut cmd = Command::new(&spec.python);
+        cmd.arg(&spec.script)
+            .env("IRISWIRE_WORKER_CONFIG", &spec.config_json)
+            .envs(spec.extra_env.iter().map(|(k, v)| (k, v)))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        let mut child = cmd.spawn().map_err(|source| BridgeError::Spawn {
+            program: spec.python.clone(),
+            source,
+        })?;
+        let stdin = child.stdin.take().ok_or(BridgeError::Exited)?;
+        let stdout = child.stdout.take().ok_or(BridgeError::Exited)?;
+        if let Some(stderr) = child.stderr.take() {
+            let pid = child.id().unwrap_or(0);
+            // Worker log lines are forwarded, never parsed: the protocol is on stdout.
+            tokio::spawn(async move {
+                let mut lines = BufReader::new(stderr).lines();
+                while let Ok(Some(line)) = lines.next_line().await {
+                    tracing::info!(target: "iriswire::bridge::worker", worker_pid = pid, "{line}");
+                }
+            });
+        }
+        let mut worker = Worker {
+            child,
+            stdin,
+            stdout: BufReader::with_capacity(64 * 1024, stdout),
+            info: ReadyInfo::default(),
+            frame: Vec::with_capacity(64 * 1024),
+            out: Vec::with_capacity(4096),
+            busy: true,
+            broken: false,
+            in_transaction: false,
+            created: Instant::now(),
+            uses: 0,
+        };
+        let ready = tokio::time::timeout(spec.start_timeout, worker.read_raw())
+            .await
+            .map_err(|_| BridgeError::Timeout(spec.start_timeout))??;
+        match ready {
+            tag::READY => {
+                worker.info = protocol::parse_ready(&worker.frame)?;
+                if worker.info.protocol != protocol::PROTOCOL_VERSION {
+                    return Err(BridgeError::Protocol(format!(
+                        "worker speaks protocol {}, expected {}",
+                        worker.info.protocol,
+                        protocol::PROTOCOL_VERSION
+                    )));
+                }
+                worker.busy = false;
+                Ok(worker)
+            }
+            tag::ERROR => Err(BridgeError::Backend(protocol::parse_error(&worker.frame)?)),
+            other => Err(BridgeError::Protocol(format!(
+                "unexpected start-up frame {:?}",
+                other as char
+            ))),
+        }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id().unwrap_or(0)
+    }
+
+    /// Usable for another request: alive, not mid-response, protocol in sync.
+    pub fn is_healthy(&mut self) -> bool {
+        !self.busy && !self.broken && matches!(self.child.try_wait(), Ok(None))
+    }
+
+    pub fn is_busy(&self) -> bool {
+        self.busy
+    }
+
+    /// Starts one statement. `encode_params` appends the marshal tuple of
+    /// parameter values; then read frames with [`Worker::next_frame`] until
+    /// `Complete` or `Error`.
+    ///
+    /// If `encode_params` fails, nothing is sent and its error is returned
+    /// in the inner `Result`.
+    pub async fn start_query<E>(
+        &mut self,
+        sql: &str,
+        describe: bool,
+        encode_params: impl FnOnce(&mut Writer<'_>) -> Result<(), E>,
+    ) -> Result<Result<(), E>, BridgeError> {
+        self.out.clear();
+        self.out.push(tag::QUERY);
+        self.out.extend_from_slice(&[0; 4]);
+        self.out
+            .push(if describe { protocol::FLAG_DESCRIBE } else { 0 });
+        self.out
+            .extend_from_slice(&(sql.len() as u32).to_be_bytes());
+        self.out.extend_from_slice(sql.as_bytes());
+        if let Err(e) = encode_params(&mut Writer { buf: &mut self.out }) {
+            return Ok(Err(e));
+        }
+        self.send_out().await?;
+        self.uses += 1;
+        Ok(Ok(()))
+    }
+
+    /// Describes a statement without executing it.
+    pub async fn prepare(
+        &mut self,
+        sql: &str,
+    ) -> Result<Result<Prepared, BackendError>, BridgeError> {
+        self.out.clear();
+        self.out.push(tag::PREPARE);
+        self.out.extend_from_slice(&[0; 4]);
+        self.out.extend_from_slice(sql.as_bytes());
+        self.send_out().await?;
+        match self.read_raw().await? {
+            tag::PREPARED => {
+                self.busy = false;
+                Ok(Ok(protocol::parse_prepared(&self.frame)?))
+            }
+            tag::ERROR => {
+                self.busy = false;
+                let e = protocol::parse_error(&self.frame)?;
+                self.in_transaction = e.in_transaction;
+                Ok(Err(e))
+            }
+            other => Err(self.violation(other)),
+        }
+    }
+
+    async fn send_out(&mut self) -> Result<(), BridgeError> {
+        if self.busy || self.broken {
+            return Err(BridgeError::Protocol(
+                "request on a worker that is still answering".into(),
+            ));
+        }
+        let len = (self.out.len() - 5) as u32;
+        self.out[1..5].copy_from_slice(&len.to_be_bytes());
+        self.busy = true;
+        if let Err(e) = self.stdin.write_all(&self.out).await {
+            self.broken = true;
+            return Err(e.into());
+        }
+        Ok(())
+    }
+
+    /// Next frame of the running query.
+    pub async fn next_frame(&mut self) -> Result<Frame<'_>, BridgeError> {
+        let t = self.read_raw().await?;
+        match t {
+            tag::DESCRIPTION => Ok(Frame::Description(&self.frame)),
+            tag::BATCH => Ok(Frame::Batch(&self.frame)),
+            tag::COMPLETE => {
+                let (rowcount, in_transaction) = protocol::parse_complete(&self.frame)?;
+                self.busy = false;
+                self.in_transaction = in_transaction;
+                Ok(Frame::Complete {
+                    rowcount,
+                    in_transaction,
+                })
+            }
+            tag::ERROR => {
+                let e = protocol::parse_error(&self.frame)?;
+                self.busy = false;
+                self.in_transaction = e.in_transaction;
+                Ok(Frame::Error(e))
+            }
+            other => Err(self.violation(other)),
+        }
+    }
+
+    /// Reads and discards the rest of a running response.
+    pub async fn drain(&mut self) -> Result<(), BridgeError> {
+        while self.busy {
+            self.next_frame().await?;
+        }
+        Ok(())
+    }
+
+    /// Asks the worker to interrupt its running statement (SIGINT).
+    pub fn interrupt(&self) {
+        if let Some(pid) = self.child.id() {
+            // SAFETY: kill(2) with a pid of our own, not yet reaped, child.
+            unsafe {
+                libc::kill(pid as libc::pid_t, libc::SIGINT);
+            }
+        }
+    }
+
+    fn violation(&mut self, t: u8) -> BridgeError {
+        self.broken = true;
+        BridgeError::Protocol(format!("unexpected frame {:?}", t as char))
+    }
+
+    async fn read_raw(&mut self) -> Result<u8, BridgeError> {
+        let mut header = [0u8; 5];
+        if let Err(e) = self.stdout.read_exact(&mut header).await {
+            self.broken = true;
+            return Err(if e.kind() == std::io::ErrorKind::UnexpectedEof {
+                BridgeError::Exited
+            } else {
+                e.into()
+            });
+        }
+        let len = u32::from_be_bytes([header[1], header[2], header[3], header[4]]) as usize;
+        if len > protocol::MAX_FRAME {
+            self.broken = true;
+            return Err(BridgeError::Protocol(format!("frame of {len} bytes")));
+        }
+        self.frame.clear();
+        self.frame.resize(len, 0);
+        if let Err(e) = self.stdout.read_exact(&mut self.frame).await {
+            self.broken = true;
+            return Err(e.into());
+        }
+        Ok(header[0])
+    }
+
+    /// Asks the worker to roll back and exit, then reaps it.
+    pub async fn terminate(mut self, grace: Duration) {
+        if !self.busy {
+            let _ = self.stdin.write_all(&[tag::TERMINATE, 0, 0, 0, 0]).await;
+        }
+        if tokio::time::timeout(grace, self.child.wait())
+            .await
+            .is_err()
+        {
+            let _ = self.child.kill().await;
+        }
+    }
+
+    pub fn kill(&mut self) {
+        let _ = self.child.start_kill();
+        self.broken = true;
+    }
+}

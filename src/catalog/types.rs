@@ -1,0 +1,171 @@
+//! Backend column types → PostgreSQL types.
+
+use pgwire::api::Type;
+
+use crate::bridge::marshal::Value;
+
+/// ODBC SQL type codes that IRIS reports in statement metadata.
+mod odbc {
+    pub const CHAR: i64 = 1;
+    pub const NUMERIC: i64 = 2;
+    pub const DECIMAL: i64 = 3;
+    pub const INTEGER: i64 = 4;
+    pub const SMALLINT: i64 = 5;
+    pub const FLOAT: i64 = 6;
+    pub const REAL: i64 = 7;
+    pub const DOUBLE: i64 = 8;
+    pub const DATE: i64 = 9;
+    pub const TIME: i64 = 10;
+    pub const TIMESTAMP: i64 = 11;
+    pub const VARCHAR: i64 = 12;
+    pub const BOOLEAN: i64 = 16;
+    pub const TYPE_DATE: i64 = 91;
+    pub const TYPE_TIME: i64 = 92;
+    pub const TYPE_TIMESTAMP: i64 = 93;
+    pub const LONGVARCHAR: i64 = -1;
+    pub const BINARY: i64 = -2;
+    pub const VARBINARY: i64 = -3;
+    pub const LONGVARBINARY: i64 = -4;
+    pub const BIGINT: i64 = -5;
+    pub const TINYINT: i64 = -6;
+    pub const BIT: i64 = -7;
+    pub const WCHAR: i64 = -8;
+    pub const WVARCHAR: i64 = -9;
+    pub const WLONGVARCHAR: i64 = -10;
+    pub const GUID: i64 = -11;
+}
+
+/// Maps a declared type name (as written in `CREATE TABLE` through
+/// iriswire, or as IRIS names it) to a PostgreSQL type. `None` when the name
+/// says nothing useful (empty, or SQLite's typeless columns).
+pub fn from_declared(decl: &str) -> Option<Type> {
+    let d = decl.trim().to_ascii_lowercase();
+    if d.is_empty() {
+        return None;
+    }
+    // Base name: drop modifiers such as (10,2) and array brackets.
+    let base = d.split('(').next().unwrap_or("").trim();
+    let t = match base {
+        "smallint" | "int2" | "smallserial" | "serial2" | "tinyint" => Type::INT2,
+        "int" | "integer" | "int4" | "serial" | "serial4" | "mediumint" => Type::INT4,
+        "bigint" | "int8" | "bigserial" | "serial8" => Type::INT8,
+        "real" | "float4" => Type::FLOAT4,
+        "double precision" | "float8" | "double" | "float" => Type::FLOAT8,
+        "numeric" | "decimal" | "money" => Type::NUMERIC,
+        "boolean" | "bool" | "bit" => Type::BOOL,
+        "text" | "clob" | "longvarchar" | "string" => Type::TEXT,
+        "varchar" | "character varying" | "nvarchar" | "varchar2" => Type::VARCHAR,
+        "char" | "character" | "bpchar" | "nchar" => Type::BPCHAR,
+        "name" => Type::NAME,
+        "bytea" | "blob" | "binary" | "varbinary" | "longvarbinary" => Type::BYTEA,
+        "date" => Type::DATE,
+        "time" | "time without time zone" => Type::TIME,
+        "timetz" | "time with time zone" => Type::TIMETZ,
+        "timestamp" | "timestamp without time zone" | "datetime" | "posixtime" => Type::TIMESTAMP,
+        "timestamptz" | "timestamp with time zone" => Type::TIMESTAMPTZ,
+        "interval" => Type::INTERVAL,
+        "json" => Type::JSON,
+        "jsonb" => Type::JSONB,
+        "uuid" | "uniqueidentifier" => Type::UUID,
+        "oid" => Type::OID,
+        _ => {
+            // `integer primary key` and the like keep their first word.
+            let first = base.split_whitespace().next().unwrap_or("");
+            if first != base {
+                return from_declared(first);
+            }
+            return None;
+        }
+    };
+    Some(t)
+}
+
+/// Maps IRIS statement metadata (ODBC type code) to a PostgreSQL type.
+pub fn from_odbc(code: i64, precision: i64, scale: i64) -> Option<Type> {
+    use odbc::*;
+    Some(match code {
+        BIT | BOOLEAN => Type::BOOL,
+        TINYINT | SMALLINT => Type::INT2,
+        INTEGER => Type::INT4,
+        BIGINT => Type::INT8,
+        REAL => Type::FLOAT4,
+        FLOAT | DOUBLE => Type::FLOAT8,
+        NUMERIC | DECIMAL if scale == 0 && precision > 0 && precision <= 18 => Type::INT8,
+        NUMERIC | DECIMAL => Type::NUMERIC,
+        CHAR | WCHAR => Type::BPCHAR,
+        VARCHAR | WVARCHAR => Type::VARCHAR,
+        LONGVARCHAR | WLONGVARCHAR => Type::TEXT,
+        BINARY | VARBINARY | LONGVARBINARY => Type::BYTEA,
+        DATE | TYPE_DATE => Type::DATE,
+        TIME | TYPE_TIME => Type::TIME,
+        TIMESTAMP | TYPE_TIMESTAMP => Type::TIMESTAMP,
+        GUID => Type::UUID,
+        _ => return None,
+    })
+}
+
+/// The type PostgreSQL would give a value of this shape when nothing else is
+/// known (expressions on SQLite).
+pub fn from_value(v: &Value<'_>) -> Option<Type> {
+    Some(match v {
+        Value::Null => return None,
+        Value::Bool(_) => Type::BOOL,
+        Value::Int(_) => Type::INT8,
+        Value::BigInt(_) => Type::NUMERIC,
+        Value::Float(_) => Type::FLOAT8,
+        Value::Str(_) => Type::TEXT,
+        Value::Bytes(_) => Type::BYTEA,
+    })
+}
+
+/// PostgreSQL's `typlen` for the RowDescription.
+pub fn type_size(t: &Type) -> i16 {
+    match *t {
+        Type::BOOL => 1,
+        Type::INT2 => 2,
+        Type::INT4 | Type::FLOAT4 | Type::DATE | Type::OID => 4,
+        Type::INT8 | Type::FLOAT8 | Type::TIMESTAMP | Type::TIMESTAMPTZ | Type::TIME => 8,
+        Type::UUID => 16,
+        Type::NAME => 64,
+        _ => -1,
+    }
+}
+
+/// Maps a PostgreSQL type name as written in SQL (`int4`, `double precision`,
+/// `varchar(20)`) to a type; used for casts and parameter inference.
+pub fn from_sql_name(name: &str) -> Option<Type> {
+    match name.trim().to_ascii_lowercase().as_str() {
+        "regclass" | "regtype" | "regproc" => Some(Type::OID),
+        other => from_declared(other),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn declared_names_follow_postgresql() {
+        assert_eq!(from_declared("bigint"), Some(Type::INT8));
+        assert_eq!(from_declared("varchar(10)"), Some(Type::VARCHAR));
+        assert_eq!(from_declared("NUMERIC(10,2)"), Some(Type::NUMERIC));
+        assert_eq!(
+            from_declared("timestamp with time zone"),
+            Some(Type::TIMESTAMPTZ)
+        );
+        assert_eq!(from_declared("integer primary key"), Some(Type::INT4));
+        assert_eq!(from_declared("double precision"), Some(Type::FLOAT8));
+        assert_eq!(from_declared(""), None);
+        assert_eq!(from_declared("vector(3)"), None);
+    }
+
+    #[test]
+    fn odbc_codes_map_to_types() {
+        assert_eq!(from_odbc(4, 10, 0), Some(Type::INT4));
+        assert_eq!(from_odbc(-5, 19, 0), Some(Type::INT8));
+        assert_eq!(from_odbc(2, 10, 2), Some(Type::NUMERIC));
+        assert_eq!(from_odbc(12, 50, 0), Some(Type::VARCHAR));
+        assert_eq!(from_odbc(93, 0, 0), Some(Type::TIMESTAMP));
+        assert_eq!(from_odbc(999, 0, 0), None);
+    }
+}

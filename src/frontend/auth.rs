@@ -1,0 +1,283 @@
+//! Start-up: authentication (SCRAM-SHA-256, MD5, trust on loopback) and
+//! the ParameterStatus values drivers rely on.
+
+use std::collections::HashMap;
+use std::fmt::Debug;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as B64;
+use futures::Sink;
+use pgwire::api::auth::md5pass::Md5PasswordAuth;
+use pgwire::api::auth::mechanism::AuthMechanismFactory;
+use pgwire::api::auth::sasl::SaslMechanisms;
+use pgwire::api::auth::sasl::scram::{ScramAuth, ScramSecret};
+use pgwire::api::auth::{
+    AuthDriver, AuthOutcome, AuthSource, LoginInfo, Password, ServerParameterProvider,
+    StartupHandler, protocol_negotiation, save_startup_parameters_to_metadata,
+};
+use pgwire::api::{ClientInfo, METADATA_APPLICATION_NAME, METADATA_DATABASE, METADATA_USER};
+use pgwire::error::{PgWireError, PgWireResult};
+use pgwire::messages::{PgWireBackendMessage, PgWireFrontendMessage};
+
+use crate::config::User;
+use crate::frontend::execute::{Shared, fatal};
+use crate::frontend::session::{SERVER_VERSION, Session, SessionSlot};
+
+/// Looks up configured users' stored secrets.
+#[derive(Debug)]
+pub struct UserSource {
+    users: HashMap<String, User>,
+}
+
+impl UserSource {
+    pub fn new(users: &[User]) -> Self {
+        UserSource {
+            users: users.iter().map(|u| (u.name.clone(), u.clone())).collect(),
+        }
+    }
+
+    fn user(&self, login: &LoginInfo<'_>) -> PgWireResult<&User> {
+        let name = login.user().unwrap_or_default();
+        self.users.get(name).ok_or_else(|| auth_failed(name))
+    }
+}
+
+fn auth_failed(user: &str) -> PgWireError {
+    fatal(
+        "28P01",
+        format!("password authentication failed for user \"{user}\""),
+    )
+}
+
+/// Parses `SCRAM-SHA-256$<iterations>:<salt>$<stored_key>:<server_key>`.
+pub fn parse_scram_verifier(v: &str) -> Option<ScramSecret> {
+    let rest = v.strip_prefix("SCRAM-SHA-256$")?;
+    let (params, keys) = rest.split_once('$')?;
+    let (iters, salt) = params.split_once(':')?;
+    let (stored, server) = keys.split_once(':')?;
+    Some(ScramSecret::Verifier {
+        salt: B64.decode(salt).ok()?,
+        iterations: iters.parse().ok()?,
+        stored_key: B64.decode(stored).ok()?,
+        server_key: B64.decode(server).ok()?,
+    })
+}
+
+/// Builds a PostgreSQL-compatible SCRAM-SHA-256 verifier for `password`.
+pub fn scram_verifier(password: &str, iterations: u32) -> String {
+    use ring::{digest, hmac, pbkdf2};
+    let salt: [u8; 16] = rand::random();
+    let mut salted = [0u8; 32];
+    pbkdf2::derive(
+        pbkdf2::PBKDF2_HMAC_SHA256,
+        std::num::NonZeroU32::new(iterations).expect("iterations > 0"),
+        &salt,
+        password.as_bytes(),
+        &mut salted,
+    );
+    let key = hmac::Key::new(hmac::HMAC_SHA256, &salted);
+    let client_key = hmac::sign(&key, b"Client Key");
+    let stored = digest::digest(&digest::SHA256, client_key.as_ref());
+    let server_key = hmac::sign(&key, b"Server Key");
+    format!(
+        "SCRAM-SHA-256${iterations}:{}${}:{}",
+        B64.encode(salt),
+        B64.encode(stored.as_ref()),
+        B64.encode(server_key.as_ref())
+    )
+}
+
+#[async_trait]
+impl AuthSource for UserSource {
+    /// MD5: `md5(md5(password || user) || salt)` from the stored `md5...` hash.
+    async fn get_password(&self, login: &LoginInfo) -> PgWireResult<Password> {
+        let user = self.user(login)?;
+        let stored = user
+            .secret
+            .strip_prefix("md5")
+            .ok_or_else(|| auth_failed(&user.name))?;
+        let salt: [u8; 4] = rand::random();
+        let mut input = stored.as_bytes().to_vec();
+        input.extend_from_slice(&salt);
+        let hashed = format!("md5{:x}", md5::compute(&input));
+        Ok(Password::new(Some(salt.to_vec()), hashed.into_bytes()))
+    }
+
+    async fn get_scram_secret(&self, login: &LoginInfo) -> PgWireResult<(ScramSecret, Option<()>)> {
+        let user = self.user(login)?;
+        let secret = parse_scram_verifier(&user.secret).ok_or_else(|| auth_failed(&user.name))?;
+        Ok((secret, None))
+    }
+}
+
+/// ParameterStatus values sent after authentication.
+pub struct Parameters;
+
+impl ServerParameterProvider for Parameters {
+    fn server_parameters<C: ClientInfo>(&self, client: &C) -> Option<HashMap<String, String>> {
+        let md = client.metadata();
+        let mut p: HashMap<String, String> = [
+            ("server_version", SERVER_VERSION),
+            ("server_encoding", "UTF8"),
+            ("client_encoding", "UTF8"),
+            ("DateStyle", "ISO, MDY"),
+            ("IntervalStyle", "postgres"),
+            ("integer_datetimes", "on"),
+            ("standard_conforming_strings", "on"),
+            ("TimeZone", "UTC"),
+            ("is_superuser", "off"),
+            ("in_hot_standby", "off"),
+            ("default_transaction_read_only", "off"),
+            ("search_path", "\"$user\", public"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+        p.insert(
+            "application_name".into(),
+            md.get(METADATA_APPLICATION_NAME)
+                .cloned()
+                .unwrap_or_default(),
+        );
+        p.insert(
+            "session_authorization".into(),
+            md.get(METADATA_USER).cloned().unwrap_or_default(),
+        );
+        Some(p)
+    }
+}
+
+pub struct Startup {
+    shared: Arc<Shared>,
+    driver: AuthDriver<Arc<Parameters>>,
+    users: Arc<UserSource>,
+}
+
+impl Startup {
+    pub fn new(shared: Arc<Shared>, manager: Arc<pgwire::api::ConnectionManager>) -> Self {
+        let users = Arc::new(UserSource::new(&shared.config.users));
+        Startup {
+            shared,
+            driver: AuthDriver::new(Arc::new(Parameters)).with_connection_manager(manager),
+            users,
+        }
+    }
+
+    fn finish_session<C: ClientInfo>(&self, client: &C) {
+        let md = client.metadata();
+        let user = md.get(METADATA_USER).cloned().unwrap_or_default();
+        let database = md
+            .get(METADATA_DATABASE)
+            .cloned()
+            .unwrap_or_else(|| user.clone());
+        let mut session = Session::new(database, user);
+        if let Some(app) = md.get(METADATA_APPLICATION_NAME) {
+            session
+                .settings
+                .insert("application_name".into(), app.clone());
+        }
+        let slot = SessionSlot::default();
+        slot.put(session);
+        client.session_extensions().insert(slot);
+    }
+}
+
+#[async_trait]
+impl StartupHandler for Startup {
+    async fn on_startup<C>(
+        &self,
+        client: &mut C,
+        message: PgWireFrontendMessage,
+    ) -> PgWireResult<()>
+    where
+        C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let outcome = match message {
+            PgWireFrontendMessage::Startup(ref startup) => {
+                protocol_negotiation(client, startup).await?;
+                save_startup_parameters_to_metadata(client, startup);
+                let md = client.metadata();
+                let user = md.get(METADATA_USER).cloned().unwrap_or_default();
+                if user.is_empty() {
+                    return Err(fatal(
+                        "28000",
+                        "no PostgreSQL user name specified in startup packet",
+                    ));
+                }
+                let database = md
+                    .get(METADATA_DATABASE)
+                    .cloned()
+                    .unwrap_or_else(|| user.clone());
+                if self.shared.pools.pool(&database, &user).is_err() {
+                    return Err(fatal(
+                        "3D000",
+                        format!("database \"{database}\" does not exist"),
+                    ));
+                }
+                if self.shared.config.users.is_empty() {
+                    // Trust: only when no users are configured, and only on loopback.
+                    if !client.socket_addr().ip().is_loopback() {
+                        return Err(fatal(
+                            "28000",
+                            "trust authentication is only allowed for loopback connections",
+                        ));
+                    }
+                    AuthOutcome::Authenticated {
+                        identity: None,
+                        final_message: None,
+                    }
+                } else {
+                    let login = LoginInfo::from_client_info(client);
+                    let user = self.users.user(&login)?;
+                    let mechanism = if user.secret.starts_with("SCRAM-SHA-256$") {
+                        let scram = ScramAuth::new(self.users.clone());
+                        SaslMechanisms::new(vec![Arc::new(scram)]).create()
+                    } else {
+                        Md5PasswordAuth::new(self.users.clone()).create()
+                    };
+                    self.driver.begin_authentication(client, mechanism).await?
+                }
+            }
+            PgWireFrontendMessage::PasswordMessageFamily(m) => {
+                self.driver.advance_authentication(client, m).await?
+            }
+            _ => return Ok(()),
+        };
+        if let AuthOutcome::Authenticated { final_message, .. } = outcome {
+            self.finish_session(client);
+            self.driver
+                .complete_authentication(client, final_message)
+                .await?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn verifier_round_trips() {
+        let v = scram_verifier("secret", 4096);
+        match parse_scram_verifier(&v).unwrap() {
+            ScramSecret::Verifier {
+                iterations,
+                salt,
+                stored_key,
+                server_key,
+            } => {
+                assert_eq!(iterations, 4096);
+                assert_eq!(salt.len(), 16);
+                assert_eq!(stored_key.len(), 32);
+                assert_eq!(server_key.len(), 32);
+            }
+            _ => panic!("expected a verifier"),
+        }
+        assert!(parse_scram_verifier("SCRAM-SHA-256$x").is_none());
+    }
+}

@@ -1,0 +1,464 @@
+//! Running one statement on a session's bridge worker and streaming its
+//! result to the client, shared by the simple and extended protocols.
+
+use std::collections::HashMap;
+use std::fmt::Debug;
+use std::sync::{Arc, Mutex};
+
+use bytes::BytesMut;
+use futures::{Sink, SinkExt};
+use pgwire::api::Type;
+use pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
+use pgwire::messages::PgWireBackendMessage;
+use pgwire::messages::data::{DataRow, FieldDescription, RowDescription};
+use pgwire::messages::extendedquery::PortalSuspended;
+use pgwire::messages::response::CommandComplete;
+
+use crate::bridge::marshal::{self, Value, Writer};
+use crate::bridge::protocol::{self, ColumnMeta};
+use crate::bridge::{BackendError, BridgeError, Frame, Worker};
+use crate::catalog::types;
+use crate::config::{Config, PoolMode};
+use crate::frontend::encode::{self, ValueError};
+use crate::frontend::session::{ActivePortal, Session};
+use crate::pool::{AcquireError, PoolRegistry};
+use crate::translate::cache::TranslationCache;
+use crate::translate::{StatementKind, Translation};
+
+/// A table's columns with their PostgreSQL types.
+pub type TableColumns = Arc<Vec<(String, Type)>>;
+
+/// State shared by all connections.
+pub struct Shared {
+    pub config: Arc<Config>,
+    pub pools: PoolRegistry,
+    pub translations: TranslationCache,
+    /// Backend descriptions by backend SQL text; cleared by any DDL.
+    pub described: Mutex<HashMap<String, Arc<protocol::Prepared>>>,
+    /// Column types by (database, table); cleared by any DDL.
+    pub table_columns: Mutex<HashMap<(String, String), TableColumns>>,
+}
+
+impl Shared {
+    pub fn schema_changed(&self) {
+        self.described.lock().expect("describe cache").clear();
+        self.table_columns.lock().expect("catalog cache").clear();
+    }
+}
+
+/// One result column as sent in RowDescription.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResultColumn {
+    pub name: String,
+    pub ty: Type,
+}
+
+pub fn error(sqlstate: &str, message: impl Into<String>) -> PgWireError {
+    PgWireError::UserError(Box::new(ErrorInfo::new(
+        "ERROR".into(),
+        sqlstate.into(),
+        message.into(),
+    )))
+}
+
+pub fn fatal(sqlstate: &str, message: impl Into<String>) -> PgWireError {
+    PgWireError::UserError(Box::new(ErrorInfo::new(
+        "FATAL".into(),
+        sqlstate.into(),
+        message.into(),
+    )))
+}
+
+pub fn backend_error(e: &BackendError) -> PgWireError {
+    let mut info = ErrorInfo::new("ERROR".into(), e.sqlstate.clone(), e.message.clone());
+    info.detail = e.detail.clone();
+    info.hint = e.hint.clone();
+    PgWireError::UserError(Box::new(info))
+}
+
+pub fn value_error(e: &ValueError) -> PgWireError {
+    error(e.sqlstate, e.message.clone())
+}
+
+/// A worker failure mid-statement: the client gets a clear error and the
+/// worker is dropped (and killed) instead of going back to the pool.
+pub fn bridge_failure(e: &BridgeError) -> PgWireError {
+    match e {
+        BridgeError::Backend(b) => backend_error(b),
+        BridgeError::Exited => error(
+            "08006",
+            "the bridge worker serving this session exited during the statement",
+        ),
+        other => error("XX000", format!("bridge worker failed: {other}")),
+    }
+}
+
+pub fn acquire_failure(e: &AcquireError) -> PgWireError {
+    error(e.sqlstate(), e.to_string())
+}
+
+/// Resolves result columns: explicit PostgreSQL typing from the statement
+/// text first, then the backend's declared type, then the first row's values.
+pub fn resolve_columns(
+    t: &Translation,
+    metas: &[ColumnMeta],
+    first_row: Option<&[Value<'_>]>,
+) -> Vec<ResultColumn> {
+    metas
+        .iter()
+        .enumerate()
+        .map(|(i, m)| {
+            let ty = t
+                .column_types
+                .get(i)
+                .cloned()
+                .flatten()
+                .or_else(|| types::from_declared(&m.type_name))
+                .or_else(|| {
+                    (m.type_code != 0)
+                        .then(|| types::from_odbc(m.type_code, m.precision, m.scale))
+                        .flatten()
+                })
+                .or_else(|| first_row.and_then(|r| r.get(i)).and_then(types::from_value))
+                .unwrap_or(Type::TEXT);
+            let name = t
+                .column_names
+                .get(i)
+                .cloned()
+                .flatten()
+                .unwrap_or_else(|| m.name.clone());
+            ResultColumn { name, ty }
+        })
+        .collect()
+}
+
+pub fn row_description(cols: &[ResultColumn], binary: &[bool]) -> RowDescription {
+    RowDescription::new(
+        cols.iter()
+            .enumerate()
+            .map(|(i, c)| {
+                FieldDescription::new(
+                    c.name.clone(),
+                    0,
+                    0,
+                    c.ty.oid(),
+                    types::type_size(&c.ty),
+                    -1,
+                    if binary.get(i).copied().unwrap_or(false) {
+                        1
+                    } else {
+                        0
+                    },
+                )
+            })
+            .collect(),
+    )
+}
+
+/// The CommandComplete text PostgreSQL would send.
+pub fn command_tag(t: &Translation, rows: usize, rowcount: i64) -> String {
+    let affected = if rowcount >= 0 {
+        rowcount as usize
+    } else {
+        rows
+    };
+    match t.kind {
+        StatementKind::Select => format!("SELECT {rows}"),
+        StatementKind::Insert => format!("INSERT 0 {affected}"),
+        StatementKind::Update => format!("UPDATE {affected}"),
+        StatementKind::Delete => format!("DELETE {affected}"),
+        _ => t.tag.clone(),
+    }
+}
+
+/// Encodes client parameters (in `$n` order) as the marshal tuple of the
+/// backend's `?` placeholders.
+pub fn encode_params(
+    t: &Translation,
+    params: &[Option<bytes::Bytes>],
+    param_types: &[Type],
+    binary: &dyn Fn(usize) -> bool,
+    out: &mut Writer<'_>,
+) -> Result<(), ValueError> {
+    out.tuple_header(t.param_order.len());
+    for &p in &t.param_order {
+        let raw = params.get(p).and_then(|b| b.as_deref());
+        let ty = param_types.get(p).unwrap_or(&Type::TEXT);
+        encode::write_param(out, raw, ty, binary(p))?;
+    }
+    Ok(())
+}
+
+/// How a result stream ended.
+pub enum StreamEnd {
+    Complete { rows: usize, rowcount: i64 },
+    Suspended,
+    Failed(PgWireError),
+}
+
+/// Streams a running statement's result to the client.
+///
+/// `columns` is `Some` when the client already has the RowDescription
+/// (extended protocol); otherwise it is built from the `D` frame and the
+/// first batch and sent before the first row. Stops after `max_rows` rows
+/// (0: no limit), keeping the cut batch in `portal`.
+#[allow(clippy::too_many_arguments)]
+pub async fn stream_result<C>(
+    client: &mut C,
+    worker: &mut Worker,
+    session_scratch: &mut BytesMut,
+    t: &Translation,
+    mut columns: Option<Arc<Vec<ResultColumn>>>,
+    binary: &[bool],
+    max_rows: usize,
+    portal: &mut Option<ActivePortal>,
+) -> PgWireResult<StreamEnd>
+where
+    C: Sink<PgWireBackendMessage> + Unpin + Send,
+    C::Error: Debug,
+    PgWireError: From<C::Error>,
+{
+    let mut sent_in_call = 0usize;
+    let mut total = portal.as_ref().map(|p| p.rows_sent).unwrap_or(0);
+    let mut metas: Option<Vec<ColumnMeta>> = None;
+
+    // Rows of a batch cut short by a previous Execute come first.
+    if let Some(p) = portal.as_mut()
+        && let Some((bytes, skip)) = p.pending.take()
+    {
+        let cols = columns.clone().unwrap_or_default();
+        let width = cols.len();
+        let mut vals = Vec::new();
+        let n = marshal::decode_rows(&bytes, width, &mut vals)
+            .map_err(|e| bridge_failure(&e.into()))?;
+        let mut i = skip;
+        while i < n {
+            if max_rows != 0 && sent_in_call == max_rows {
+                p.pending = Some((bytes.clone(), i));
+                p.rows_sent = total;
+                client
+                    .feed(PgWireBackendMessage::PortalSuspended(PortalSuspended::new()))
+                    .await?;
+                return Ok(StreamEnd::Suspended);
+            }
+            send_row(
+                client,
+                session_scratch,
+                &vals[i * width..(i + 1) * width],
+                &cols,
+                binary,
+            )
+            .await?;
+            sent_in_call += 1;
+            total += 1;
+            i += 1;
+        }
+    }
+
+    loop {
+        let frame = match worker.next_frame().await {
+            Ok(f) => f,
+            Err(e) => return Ok(StreamEnd::Failed(bridge_failure(&e))),
+        };
+        match frame {
+            Frame::Description(payload) => {
+                if columns.is_none() {
+                    let mut r = marshal::Reader::new(payload);
+                    metas = Some(
+                        protocol::parse_columns(&mut r).map_err(|e| bridge_failure(&e.into()))?,
+                    );
+                }
+            }
+            Frame::Batch(payload) => {
+                let width = match (&columns, &metas) {
+                    (Some(c), _) => c.len(),
+                    (None, Some(m)) => m.len(),
+                    (None, None) => {
+                        return Ok(StreamEnd::Failed(error(
+                            "XX000",
+                            "bridge sent rows without a description",
+                        )));
+                    }
+                };
+                // One Vec per batch (not per row); it borrows the frame buffer.
+                let mut values = Vec::new();
+                let n = marshal::decode_rows(payload, width, &mut values)
+                    .map_err(|e| bridge_failure(&e.into()))?;
+                if columns.is_none() {
+                    let first = (n > 0).then(|| &values[..width]);
+                    let cols = resolve_columns(t, metas.as_deref().unwrap_or(&[]), first);
+                    client
+                        .feed(PgWireBackendMessage::RowDescription(row_description(
+                            &cols, binary,
+                        )))
+                        .await?;
+                    columns = Some(Arc::new(cols));
+                }
+                let cols = columns.clone().unwrap_or_default();
+                for i in 0..n {
+                    if max_rows != 0 && sent_in_call == max_rows {
+                        *portal = Some(ActivePortal {
+                            name: portal.as_ref().map(|p| p.name.clone()).unwrap_or_default(),
+                            pending: Some((payload.to_vec(), i)),
+                            rows_sent: total,
+                        });
+                        client
+                            .feed(PgWireBackendMessage::PortalSuspended(PortalSuspended::new()))
+                            .await?;
+                        return Ok(StreamEnd::Suspended);
+                    }
+                    send_row(
+                        client,
+                        session_scratch,
+                        &values[i * width..(i + 1) * width],
+                        &cols,
+                        binary,
+                    )
+                    .await?;
+                    sent_in_call += 1;
+                    total += 1;
+                }
+            }
+            Frame::Complete { rowcount, .. } => {
+                if columns.is_none()
+                    && let Some(m) = &metas
+                {
+                    let cols = resolve_columns(t, m, None);
+                    client
+                        .feed(PgWireBackendMessage::RowDescription(row_description(
+                            &cols, binary,
+                        )))
+                        .await?;
+                }
+                let tag = command_tag(t, total, rowcount);
+                client
+                    .feed(PgWireBackendMessage::CommandComplete(CommandComplete::new(
+                        tag,
+                    )))
+                    .await?;
+                *portal = None;
+                return Ok(StreamEnd::Complete {
+                    rows: total,
+                    rowcount,
+                });
+            }
+            Frame::Error(e) => {
+                *portal = None;
+                return Ok(StreamEnd::Failed(backend_error(&e)));
+            }
+        }
+    }
+}
+
+async fn send_row<C>(
+    client: &mut C,
+    scratch: &mut BytesMut,
+    row: &[Value<'_>],
+    cols: &[ResultColumn],
+    binary: &[bool],
+) -> PgWireResult<()>
+where
+    C: Sink<PgWireBackendMessage> + Unpin + Send,
+    C::Error: Debug,
+    PgWireError: From<C::Error>,
+{
+    for (i, v) in row.iter().enumerate() {
+        let ty = cols.get(i).map(|c| &c.ty).unwrap_or(&Type::TEXT);
+        let bin = binary.get(i).copied().unwrap_or(false);
+        encode::encode_field(scratch, v, ty, bin).map_err(|e| value_error(&e))?;
+    }
+    let data = scratch.split();
+    client
+        .feed(PgWireBackendMessage::DataRow(DataRow::new(
+            data,
+            row.len() as i16,
+        )))
+        .await?;
+    Ok(())
+}
+
+/// Ensures the session holds a worker, checking one out of its pool.
+pub async fn ensure_worker(shared: &Shared, s: &mut Session) -> PgWireResult<()> {
+    if s.worker.is_none() {
+        let w = shared
+            .pools
+            .acquire(&s.database, &s.user)
+            .await
+            .map_err(|e| acquire_failure(&e))?;
+        s.worker = Some(w);
+    }
+    Ok(())
+}
+
+/// In transaction pooling, hands the worker back once no transaction is open.
+pub fn release_if_idle(shared: &Shared, s: &mut Session) {
+    if shared.config.pool_mode == PoolMode::Transaction
+        && s.active.is_none()
+        && s.worker
+            .as_ref()
+            .is_some_and(|w| !w.in_transaction && !w.is_busy())
+    {
+        s.worker = None;
+    }
+}
+
+/// Looks up (and caches) a table's column types, for parameter inference.
+pub async fn table_columns(
+    shared: &Shared,
+    s: &mut Session,
+    table: &str,
+) -> PgWireResult<Arc<Vec<(String, Type)>>> {
+    let key = (s.database.clone(), table.to_owned());
+    if let Some(c) = shared
+        .table_columns
+        .lock()
+        .expect("catalog cache")
+        .get(&key)
+    {
+        return Ok(c.clone());
+    }
+    ensure_worker(shared, s).await?;
+    let worker = s.worker.as_mut().expect("worker");
+    let sql = match shared.translations.dialect() {
+        crate::translate::Dialect::Sqlite => "SELECT name, type FROM pragma_table_info(?)",
+        crate::translate::Dialect::Iris => {
+            "SELECT COLUMN_NAME, DATA_TYPE FROM INFORMATION_SCHEMA.COLUMNS WHERE LOWER(TABLE_NAME) = LOWER(?)"
+        }
+    };
+    worker
+        .start_query(sql, false, |w| {
+            w.tuple_header(1);
+            w.str(table);
+            Ok::<(), ()>(())
+        })
+        .await
+        .map_err(|e| bridge_failure(&e))?
+        .ok();
+    let mut cols = Vec::new();
+    loop {
+        match worker.next_frame().await.map_err(|e| bridge_failure(&e))? {
+            Frame::Batch(p) => {
+                let mut vals = Vec::new();
+                let n =
+                    marshal::decode_rows(p, 2, &mut vals).map_err(|e| bridge_failure(&e.into()))?;
+                for i in 0..n {
+                    if let (Value::Str(name), Value::Str(decl)) = (vals[2 * i], vals[2 * i + 1]) {
+                        cols.push((
+                            name.to_lowercase(),
+                            types::from_declared(decl).unwrap_or(Type::TEXT),
+                        ));
+                    }
+                }
+            }
+            Frame::Description(_) => {}
+            Frame::Complete { .. } | Frame::Error(_) => break,
+        }
+    }
+    let cols = Arc::new(cols);
+    shared
+        .table_columns
+        .lock()
+        .expect("catalog cache")
+        .insert(key, cols.clone());
+    Ok(cols)
+}

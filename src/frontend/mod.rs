@@ -1,0 +1,97 @@
+//! The PostgreSQL-facing side: listener, TLS, start-up and authentication,
+//! the query protocols and per-connection sessions.
+
+pub mod auth;
+pub mod encode;
+pub mod execute;
+pub mod handler;
+pub mod session;
+
+use std::sync::Arc;
+
+use pgwire::api::PgWireServerHandlers;
+use pgwire::tokio::process_socket;
+use tokio::net::TcpListener;
+
+use auth::Startup;
+use execute::Shared;
+use handler::Handler;
+
+pub struct Handlers {
+    pub handler: Arc<Handler>,
+    pub startup: Arc<Startup>,
+}
+
+impl PgWireServerHandlers for Handlers {
+    fn simple_query_handler(&self) -> Arc<impl pgwire::api::query::SimpleQueryHandler> {
+        self.handler.clone()
+    }
+    fn extended_query_handler(&self) -> Arc<impl pgwire::api::query::ExtendedQueryHandler> {
+        self.handler.clone()
+    }
+    fn startup_handler(&self) -> Arc<impl pgwire::api::auth::StartupHandler> {
+        self.startup.clone()
+    }
+}
+
+/// Builds TLS from the configured certificate and key; ALPN `postgresql`
+/// lets PostgreSQL 17 clients use direct SSL.
+pub fn tls_acceptor(
+    cert: &std::path::Path,
+    key: &std::path::Path,
+) -> Result<pgwire::tokio::TlsAcceptor, String> {
+    use tokio_rustls::rustls;
+    let certs = rustls_pemfile::certs(&mut std::io::BufReader::new(
+        std::fs::File::open(cert).map_err(|e| format!("{}: {e}", cert.display()))?,
+    ))
+    .collect::<Result<Vec<_>, _>>()
+    .map_err(|e| format!("{}: {e}", cert.display()))?;
+    let key = rustls_pemfile::private_key(&mut std::io::BufReader::new(
+        std::fs::File::open(key).map_err(|e| format!("{}: {e}", key.display()))?,
+    ))
+    .map_err(|e| format!("{}: {e}", key.display()))?
+    .ok_or_else(|| format!("{}: no private key found", key.display()))?;
+    let mut cfg = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .map_err(|e| e.to_string())?
+    .with_no_client_auth()
+    .with_single_cert(certs, key)
+    .map_err(|e| e.to_string())?;
+    cfg.alpn_protocols = vec![b"postgresql".to_vec()];
+    Ok(pgwire::tokio::TlsAcceptor::from(Arc::new(cfg)))
+}
+
+/// Accepts PostgreSQL connections until the listener fails.
+pub async fn serve(
+    listener: TcpListener,
+    shared: Arc<Shared>,
+    tls: Option<pgwire::tokio::TlsAcceptor>,
+) -> std::io::Result<()> {
+    let manager = Arc::new(pgwire::api::ConnectionManager::new());
+    let handlers = Arc::new(Handlers {
+        handler: Arc::new(Handler::new(shared.clone())),
+        startup: Arc::new(Startup::new(shared, manager)),
+    });
+    loop {
+        let (socket, peer) = match listener.accept().await {
+            Ok(s) => s,
+            Err(e) => {
+                // EMFILE and friends: back off instead of spinning.
+                tracing::warn!(error = %e, "accept failed");
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let handlers = handlers.clone();
+        let tls = tls.clone();
+        tokio::spawn(async move {
+            let started = std::time::Instant::now();
+            if let Err(e) = process_socket(socket, tls, handlers).await {
+                tracing::debug!(%peer, error = %e, "connection ended with an error");
+            }
+            tracing::debug!(%peer, duration_ms = started.elapsed().as_millis() as u64, "connection closed");
+        });
+    }
+}

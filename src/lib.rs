@@ -1,0 +1,16 @@
+//! iriswire: a PostgreSQL wire-protocol front end for InterSystems IRIS.
+//!
+//! A query's path, by module: [`frontend`] (protocol, auth, sessions) →
+//! [`translate`] (PostgreSQL SQL → backend dialect) → [`pool`] (a worker per
+//! session or transaction) → [`bridge`] (framed pipes to a Python worker
+//! inside IRIS, or on SQLite by default) → back through
+//! [`frontend::encode`] and [`catalog`] to the client.
+
+pub mod bridge;
+pub mod catalog;
+pub mod config;
+pub mod frontend;
+pub mod observability;
+pub mod pool;
+pub mod server;
+pub mod translate;

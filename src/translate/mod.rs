@@ -1,0 +1,700 @@
+//! PostgreSQL SQL → the backend's dialect (SQLite for the embedded default,
+//! IRIS SQL for the IRIS drivers), plus what PostgreSQL would say about the
+//! statement's types.
+//!
+//! Results are cached by statement text ([`cache::TranslationCache`]), so a
+//! repeated statement costs one hash lookup.
+
+pub mod cache;
+pub mod lexer;
+
+use std::ops::ControlFlow;
+
+use pgwire::api::Type;
+use sqlparser::ast::{
+    self, BinaryOperator, CastKind, DataType, Expr, FunctionArguments, SelectItem, SetExpr,
+    Statement,
+};
+use sqlparser::dialect::PostgreSqlDialect;
+use sqlparser::parser::Parser;
+use thiserror::Error;
+
+use crate::catalog::types;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Dialect {
+    Sqlite,
+    Iris,
+}
+
+/// What kind of statement this is, for command tags, transaction tracking
+/// and statements answered by iriswire itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StatementKind {
+    Select,
+    Insert,
+    Update,
+    Delete,
+    Begin,
+    Commit,
+    Rollback,
+    /// `SET name = value` / `SET name TO value` / `SET SESSION ...`
+    Set,
+    /// `SHOW name`
+    Show,
+    /// `RESET name` / `RESET ALL`
+    Reset,
+    Ddl,
+    Other,
+}
+
+#[derive(Debug, Clone)]
+pub struct Translation {
+    /// Statement text for the backend, placeholders as `?`.
+    pub backend_sql: String,
+    /// For each `?` in `backend_sql`, the zero-based client parameter.
+    pub param_order: Vec<usize>,
+    /// Number of client parameters (`$n` max).
+    pub param_count: usize,
+    /// Types PostgreSQL would infer for the parameters, where iriswire can tell.
+    pub param_types: Vec<Option<Type>>,
+    /// Parameters compared with or stored into a table column, for catalog lookup.
+    pub param_columns: Vec<ParamColumn>,
+    /// Tables the statement names, folded as PostgreSQL folds them.
+    pub tables: Vec<String>,
+    /// Per result column: the PostgreSQL type of literals, casts and known functions.
+    pub column_types: Vec<Option<Type>>,
+    /// Per result column: the name PostgreSQL gives an unaliased expression.
+    pub column_names: Vec<Option<String>>,
+    pub kind: StatementKind,
+    /// `$n::type` casts seen while analysing; folded into `param_types`.
+    param_casts: Vec<(usize, Type)>,
+    /// The command tag's words (`SELECT`, `CREATE TABLE`, ...).
+    pub tag: String,
+}
+
+/// A parameter whose type comes from a table column.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParamColumn {
+    pub param: usize,
+    pub table: Option<String>,
+    pub column: String,
+}
+
+#[derive(Debug, Clone, Error, PartialEq, Eq)]
+pub enum TranslateError {
+    #[error("{0} is not supported by iriswire")]
+    Unsupported(String),
+}
+
+impl TranslateError {
+    pub fn sqlstate(&self) -> &'static str {
+        match self {
+            TranslateError::Unsupported(_) => "0A000",
+        }
+    }
+}
+
+/// Classifies a statement and derives its command tag from the leading keywords.
+pub fn classify(sql: &str) -> (StatementKind, String) {
+    let kw = lexer::leading_keywords(sql, 3);
+    let first = kw.first().map(String::as_str).unwrap_or("");
+    let second = kw.get(1).map(String::as_str).unwrap_or("");
+    use StatementKind::*;
+    match first {
+        "SELECT" | "VALUES" | "TABLE" => (Select, "SELECT".into()),
+        "WITH" => {
+            // The tag follows the main statement; find it lexically.
+            let upper = sql.to_ascii_uppercase();
+            for (k, kind) in [("INSERT", Insert), ("UPDATE", Update), ("DELETE", Delete)] {
+                if upper.contains(&format!(") {k}")) || upper.contains(&format!(")\n{k}")) {
+                    return (kind, k.into());
+                }
+            }
+            (Select, "SELECT".into())
+        }
+        "INSERT" => (Insert, "INSERT".into()),
+        "UPDATE" => (Update, "UPDATE".into()),
+        "DELETE" => (Delete, "DELETE".into()),
+        "BEGIN" => (Begin, "BEGIN".into()),
+        "START" => (Begin, "START TRANSACTION".into()),
+        "COMMIT" | "END" => (Commit, "COMMIT".into()),
+        "ABORT" => (Rollback, "ROLLBACK".into()),
+        "ROLLBACK" if second == "TO" => (Other, "ROLLBACK".into()),
+        "ROLLBACK" => (Rollback, "ROLLBACK".into()),
+        "SAVEPOINT" => (Other, "SAVEPOINT".into()),
+        "RELEASE" => (Other, "RELEASE".into()),
+        "SET" => (Set, "SET".into()),
+        "SHOW" => (Show, "SHOW".into()),
+        "RESET" => (Reset, "RESET".into()),
+        "CREATE" | "DROP" | "ALTER" => {
+            let mut words = vec![first.to_owned()];
+            let mut rest = kw[1..].iter().map(String::as_str);
+            let mut w = rest.next().unwrap_or("");
+            if matches!(w, "UNIQUE" | "TEMP" | "TEMPORARY" | "OR") {
+                w = if w == "OR" {
+                    rest.next();
+                    rest.next().unwrap_or("")
+                } else {
+                    rest.next().unwrap_or("")
+                };
+            }
+            if !w.is_empty() {
+                words.push(w.to_owned());
+            }
+            (Ddl, words.join(" "))
+        }
+        "TRUNCATE" => (Ddl, "TRUNCATE TABLE".into()),
+        "" => (Other, String::new()),
+        other => (Other, other.to_owned()),
+    }
+}
+
+/// Translates one PostgreSQL statement for `dialect`.
+pub fn translate(sql: &str, dialect: Dialect) -> Result<Translation, TranslateError> {
+    let (kind, tag) = classify(sql);
+    let mut t = Translation {
+        backend_sql: String::new(),
+        param_order: Vec::new(),
+        param_count: 0,
+        param_types: Vec::new(),
+        param_columns: Vec::new(),
+        tables: Vec::new(),
+        column_types: Vec::new(),
+        column_names: Vec::new(),
+        param_casts: Vec::new(),
+        kind,
+        tag,
+    };
+    let mut text = std::borrow::Cow::Borrowed(sql);
+    if !matches!(
+        t.kind,
+        StatementKind::Begin
+            | StatementKind::Commit
+            | StatementKind::Rollback
+            | StatementKind::Set
+            | StatementKind::Show
+            | StatementKind::Reset
+    ) && let Ok(mut stmts) = Parser::parse_sql(&PostgreSqlDialect {}, sql)
+        && stmts.len() == 1
+    {
+        let stmt = &mut stmts[0];
+        analyse(stmt, &mut t);
+        if rewrite(stmt, dialect)? {
+            text = std::borrow::Cow::Owned(stmt.to_string());
+        }
+    }
+    let (backend_sql, order) = lexer::positional_placeholders(&text);
+    t.param_count = order.iter().map(|p| p + 1).max().unwrap_or(0);
+    t.param_types.resize(t.param_count, None);
+    for (i, ty) in std::mem::take(&mut t.param_casts) {
+        if i < t.param_count && t.param_types[i].is_none() {
+            t.param_types[i] = Some(ty);
+        }
+    }
+    t.backend_sql = backend_sql;
+    t.param_order = order;
+    Ok(t)
+}
+
+fn placeholder_index(e: &Expr) -> Option<usize> {
+    match e {
+        Expr::Value(v) => match &v.value {
+            ast::Value::Placeholder(p) => {
+                p.strip_prefix('$')?.parse::<usize>().ok()?.checked_sub(1)
+            }
+            _ => None,
+        },
+        Expr::Nested(inner) => placeholder_index(inner),
+        _ => None,
+    }
+}
+
+fn column_of(e: &Expr) -> Option<(Option<String>, String)> {
+    match e {
+        Expr::Identifier(id) => Some((None, fold_ident(id))),
+        Expr::CompoundIdentifier(parts) if parts.len() >= 2 => Some((
+            Some(fold_ident(&parts[parts.len() - 2])),
+            fold_ident(&parts[parts.len() - 1]),
+        )),
+        _ => None,
+    }
+}
+
+/// PostgreSQL folds unquoted identifiers to lower case.
+fn fold_ident(id: &ast::Ident) -> String {
+    if id.quote_style.is_some() {
+        id.value.clone()
+    } else {
+        id.value.to_lowercase()
+    }
+}
+
+/// Fills in result column types/names and parameter-to-column links.
+fn analyse(stmt: &mut Statement, t: &mut Translation) {
+    match stmt {
+        Statement::Query(q) => {
+            if let SetExpr::Select(sel) = q.body.as_ref() {
+                let mut any_wildcard = false;
+                for item in &sel.projection {
+                    match item {
+                        SelectItem::UnnamedExpr(e) => {
+                            t.column_types.push(expr_type(e));
+                            t.column_names.push(pg_column_name(e));
+                        }
+                        SelectItem::ExprWithAlias { expr, .. } => {
+                            t.column_types.push(expr_type(expr));
+                            t.column_names.push(None);
+                        }
+                        _ => any_wildcard = true,
+                    }
+                }
+                if any_wildcard {
+                    t.column_types.clear();
+                    t.column_names.clear();
+                }
+            }
+        }
+        Statement::Insert(ins) => {
+            let table = ins.table.to_string().to_lowercase();
+            let cols: Vec<String> = ins
+                .columns
+                .iter()
+                .map(|c| {
+                    c.0.last()
+                        .and_then(|p| p.as_ident())
+                        .map(fold_ident)
+                        .unwrap_or_default()
+                })
+                .collect();
+            if let Some(src) = &ins.source
+                && let SetExpr::Values(values) = src.body.as_ref()
+            {
+                for row in &values.rows {
+                    for (i, e) in row.iter().enumerate() {
+                        if let (Some(p), Some(col)) = (placeholder_index(e), cols.get(i)) {
+                            t.param_columns.push(ParamColumn {
+                                param: p,
+                                table: Some(table.clone()),
+                                column: col.clone(),
+                            });
+                        }
+                    }
+                }
+            }
+        }
+        _ => {}
+    }
+    // Comparisons and assignments anywhere: `col = $n`, `SET col = $n`.
+    if let Statement::Update(upd) = stmt {
+        for a in &upd.assignments {
+            if let (ast::AssignmentTarget::ColumnName(name), Some(p)) =
+                (&a.target, placeholder_index(&a.value))
+                && let Some(id) = name.0.last().and_then(|p| p.as_ident())
+            {
+                t.param_columns.push(ParamColumn {
+                    param: p,
+                    table: None,
+                    column: fold_ident(id),
+                });
+            }
+        }
+    }
+    let mut links = Vec::new();
+    let mut casts = Vec::new();
+    let _ = ast::visit_expressions_mut(stmt, |e| {
+        match e {
+            Expr::BinaryOp { left, op, right } if is_comparison(op) => {
+                for (a, b) in [(&**left, &**right), (&**right, &**left)] {
+                    if let (Some((table, column)), Some(p)) = (column_of(a), placeholder_index(b)) {
+                        links.push(ParamColumn {
+                            param: p,
+                            table,
+                            column,
+                        });
+                    }
+                }
+            }
+            Expr::Cast {
+                expr, data_type, ..
+            } => {
+                if let (Some(p), Some(ty)) = (
+                    placeholder_index(expr),
+                    types::from_sql_name(&data_type.to_string()),
+                ) {
+                    casts.push((p, ty));
+                }
+            }
+            Expr::InList { expr, list, .. } => {
+                if let Some((table, column)) = column_of(expr) {
+                    for item in list.iter() {
+                        if let Some(p) = placeholder_index(item) {
+                            links.push(ParamColumn {
+                                param: p,
+                                table: table.clone(),
+                                column: column.clone(),
+                            });
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+        ControlFlow::<()>::Continue(())
+    });
+    t.param_columns.extend(links);
+    t.param_casts = casts;
+    let mut tables = Vec::new();
+    let _ = ast::visit_relations(stmt, |rel| {
+        if let Some(id) = rel.0.last().and_then(|p| p.as_ident()) {
+            tables.push(fold_ident(id));
+        }
+        ControlFlow::<()>::Continue(())
+    });
+    t.tables = tables;
+}
+
+fn is_comparison(op: &BinaryOperator) -> bool {
+    matches!(
+        op,
+        BinaryOperator::Eq
+            | BinaryOperator::NotEq
+            | BinaryOperator::Lt
+            | BinaryOperator::LtEq
+            | BinaryOperator::Gt
+            | BinaryOperator::GtEq
+    )
+}
+
+/// The type PostgreSQL gives an expression, where it follows from the text.
+fn expr_type(e: &Expr) -> Option<Type> {
+    match e {
+        Expr::Value(v) => match &v.value {
+            ast::Value::Number(n, _) => Some(if n.contains(['.', 'e', 'E']) {
+                Type::NUMERIC
+            } else if n.parse::<i32>().is_ok() {
+                Type::INT4
+            } else if n.parse::<i64>().is_ok() {
+                Type::INT8
+            } else {
+                Type::NUMERIC
+            }),
+            ast::Value::SingleQuotedString(_)
+            | ast::Value::EscapedStringLiteral(_)
+            | ast::Value::DollarQuotedString(_)
+            | ast::Value::Null => Some(Type::TEXT),
+            ast::Value::Boolean(_) => Some(Type::BOOL),
+            _ => None,
+        },
+        Expr::Cast { data_type, .. } => types::from_sql_name(&data_type.to_string()),
+        Expr::Nested(inner) => expr_type(inner),
+        Expr::UnaryOp {
+            op: ast::UnaryOperator::Not,
+            ..
+        }
+        | Expr::IsNull(_)
+        | Expr::IsNotNull(_)
+        | Expr::IsTrue(_)
+        | Expr::IsFalse(_)
+        | Expr::InList { .. }
+        | Expr::InSubquery { .. }
+        | Expr::Between { .. }
+        | Expr::Like { .. }
+        | Expr::ILike { .. }
+        | Expr::Exists { .. } => Some(Type::BOOL),
+        Expr::UnaryOp { expr, .. } => expr_type(expr),
+        Expr::BinaryOp { left, op, right } => match op {
+            BinaryOperator::And | BinaryOperator::Or => Some(Type::BOOL),
+            op if is_comparison(op) => Some(Type::BOOL),
+            BinaryOperator::StringConcat => Some(Type::TEXT),
+            BinaryOperator::Plus
+            | BinaryOperator::Minus
+            | BinaryOperator::Multiply
+            | BinaryOperator::Divide
+            | BinaryOperator::Modulo => match (expr_type(left), expr_type(right)) {
+                (Some(a), Some(b)) if a == b => Some(a),
+                (Some(Type::INT8), Some(Type::INT4)) | (Some(Type::INT4), Some(Type::INT8)) => {
+                    Some(Type::INT8)
+                }
+                (Some(Type::NUMERIC), Some(Type::INT4 | Type::INT8))
+                | (Some(Type::INT4 | Type::INT8), Some(Type::NUMERIC)) => Some(Type::NUMERIC),
+                _ => None,
+            },
+            _ => None,
+        },
+        Expr::Function(f) => {
+            let name = f.name.to_string().to_ascii_lowercase();
+            match name.as_str() {
+                "count" => Some(Type::INT8),
+                "length" | "char_length" | "character_length" | "octet_length" | "strpos"
+                | "position" => Some(Type::INT4),
+                "lower" | "upper" | "concat" | "substr" | "substring" | "trim" | "ltrim"
+                | "rtrim" | "replace" | "version" | "current_database" | "current_schema"
+                | "current_user" | "session_user" | "md5" | "repeat" | "lpad" | "rpad" => {
+                    Some(Type::TEXT)
+                }
+                "now"
+                | "current_timestamp"
+                | "statement_timestamp"
+                | "clock_timestamp"
+                | "transaction_timestamp" => Some(Type::TIMESTAMPTZ),
+                "avg" => Some(Type::NUMERIC),
+                "random" => Some(Type::FLOAT8),
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
+/// The output column name PostgreSQL uses for an unaliased expression;
+/// `None` means the backend's own label (plain column references).
+fn pg_column_name(e: &Expr) -> Option<String> {
+    match e {
+        Expr::Identifier(_) | Expr::CompoundIdentifier(_) => None,
+        Expr::Function(f) => f.name.0.last().and_then(|p| p.as_ident()).map(fold_ident),
+        Expr::Cast {
+            expr, data_type, ..
+        } => match pg_column_name(expr) {
+            Some(n) if n != "?column?" => Some(n),
+            _ if column_of(expr).is_some() => column_of(expr).map(|(_, c)| c),
+            _ => Some(cast_type_label(data_type)),
+        },
+        Expr::Value(v) if matches!(v.value, ast::Value::Boolean(_)) => Some("bool".into()),
+        Expr::Nested(inner) => pg_column_name(inner),
+        _ => Some("?column?".into()),
+    }
+}
+
+fn cast_type_label(dt: &DataType) -> String {
+    match types::from_sql_name(&dt.to_string()) {
+        Some(t) => t.name().to_owned(),
+        None => dt.to_string().to_lowercase(),
+    }
+}
+
+/// Rewrites what the backend cannot run as PostgreSQL wrote it. Returns
+/// whether anything changed.
+fn rewrite(stmt: &mut Statement, dialect: Dialect) -> Result<bool, TranslateError> {
+    let mut changed = false;
+    if dialect == Dialect::Sqlite
+        && let Statement::CreateTable(ct) = stmt
+    {
+        for col in ct.columns.iter_mut() {
+            let decl = col.data_type.to_string().to_ascii_lowercase();
+            // Only `INTEGER PRIMARY KEY` auto-increments in SQLite.
+            if matches!(
+                decl.as_str(),
+                "serial" | "serial4" | "bigserial" | "serial8" | "smallserial"
+            ) {
+                col.data_type = DataType::Integer(None);
+                changed = true;
+            }
+        }
+    }
+    let mut err = None;
+    let _ = ast::visit_expressions_mut(stmt, |e| {
+        match rewrite_expr(e, dialect) {
+            Ok(true) => changed = true,
+            Ok(false) => {}
+            Err(x) => {
+                err = Some(x);
+                return ControlFlow::Break(());
+            }
+        }
+        ControlFlow::Continue(())
+    });
+    match err {
+        Some(e) => Err(e),
+        None => Ok(changed),
+    }
+}
+
+fn call(name: &str, args: Vec<Expr>) -> Expr {
+    Expr::Function(ast::Function {
+        name: ast::ObjectName::from(vec![ast::Ident::new(name)]),
+        uses_odbc_syntax: false,
+        parameters: FunctionArguments::None,
+        args: FunctionArguments::List(ast::FunctionArgumentList {
+            duplicate_treatment: None,
+            args: args
+                .into_iter()
+                .map(|a| ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(a)))
+                .collect(),
+            clauses: vec![],
+        }),
+        filter: None,
+        null_treatment: None,
+        over: None,
+        within_group: vec![],
+    })
+}
+
+fn is_nonzero_literal(e: &Expr) -> bool {
+    matches!(e, Expr::Value(v) if matches!(&v.value, ast::Value::Number(n, _) if n.parse::<f64>().map(|f| f != 0.0).unwrap_or(false)))
+}
+
+fn rewrite_expr(e: &mut Expr, dialect: Dialect) -> Result<bool, TranslateError> {
+    match e {
+        Expr::Cast {
+            kind,
+            expr,
+            data_type,
+            ..
+        } => {
+            let target = types::from_sql_name(&data_type.to_string());
+            if dialect == Dialect::Sqlite {
+                let func = match target {
+                    Some(Type::INT2 | Type::INT4 | Type::INT8 | Type::OID) => Some("pg_int"),
+                    Some(Type::FLOAT4 | Type::FLOAT8) => Some("pg_float"),
+                    Some(Type::NUMERIC) => Some("pg_numeric"),
+                    Some(Type::BOOL) => Some("pg_bool"),
+                    _ => None,
+                };
+                if let Some(f) = func {
+                    let inner = std::mem::replace(expr.as_mut(), Expr::value(ast::Value::Null));
+                    *e = call(f, vec![inner]);
+                    return Ok(true);
+                }
+                // Text-like and temporal types: SQLite stores them as text.
+                let sqlite_type = match target {
+                    Some(Type::BYTEA) => DataType::Blob(None),
+                    _ => DataType::Text,
+                };
+                *data_type = sqlite_type;
+                *kind = CastKind::Cast;
+                Ok(true)
+            } else {
+                if matches!(kind, CastKind::DoubleColon) {
+                    *kind = CastKind::Cast;
+                    return Ok(true);
+                }
+                Ok(false)
+            }
+        }
+        Expr::BinaryOp { left, op, right }
+            if dialect == Dialect::Sqlite
+                && matches!(op, BinaryOperator::Divide | BinaryOperator::Modulo)
+                && !is_nonzero_literal(right) =>
+        {
+            let f = if matches!(op, BinaryOperator::Divide) {
+                "pg_div"
+            } else {
+                "pg_mod"
+            };
+            let l = std::mem::replace(left.as_mut(), Expr::value(ast::Value::Null));
+            let r = std::mem::replace(right.as_mut(), Expr::value(ast::Value::Null));
+            *e = call(f, vec![l, r]);
+            Ok(true)
+        }
+        Expr::Function(f) if dialect == Dialect::Sqlite => {
+            let name = f.name.to_string().to_ascii_lowercase();
+            if name == "now" && matches!(&f.args, FunctionArguments::List(l) if l.args.is_empty()) {
+                *e = Expr::Identifier(ast::Ident::new("CURRENT_TIMESTAMP"));
+                return Ok(true);
+            }
+            Ok(false)
+        }
+        _ => Ok(false),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn literals_are_typed_as_postgresql_types_them() {
+        let t = translate(
+            "select 1, 1.5, 'x', true, 1::float8, count(*) from t",
+            Dialect::Sqlite,
+        )
+        .unwrap();
+        assert_eq!(
+            t.column_types,
+            vec![
+                Some(Type::INT4),
+                Some(Type::NUMERIC),
+                Some(Type::TEXT),
+                Some(Type::BOOL),
+                Some(Type::FLOAT8),
+                Some(Type::INT8)
+            ]
+        );
+        assert_eq!(
+            t.column_names,
+            vec![
+                Some("?column?".into()),
+                Some("?column?".into()),
+                Some("?column?".into()),
+                Some("bool".into()),
+                Some("float8".into()),
+                Some("count".into())
+            ]
+        );
+    }
+
+    #[test]
+    fn casts_and_division_become_checked_functions_on_sqlite() {
+        let t = translate(
+            "select a::int, b / c, '2024-01-01'::date from t where id = $1",
+            Dialect::Sqlite,
+        )
+        .unwrap();
+        assert_eq!(
+            t.backend_sql,
+            "SELECT pg_int(a), pg_div(b, c), CAST('2024-01-01' AS TEXT) FROM t WHERE id = ?"
+        );
+        assert_eq!(
+            t.param_columns,
+            vec![ParamColumn {
+                param: 0,
+                table: None,
+                column: "id".into()
+            }]
+        );
+    }
+
+    #[test]
+    fn placeholders_keep_order_and_cast_types() {
+        let t = translate("select $2::int4 + $1::int8, $2", Dialect::Sqlite).unwrap();
+        assert_eq!(t.param_count, 2);
+        assert_eq!(t.param_order, vec![1, 0, 1]);
+        assert_eq!(t.param_types, vec![Some(Type::INT8), Some(Type::INT4)]);
+    }
+
+    #[test]
+    fn insert_parameters_link_to_columns() {
+        let t = translate(
+            "INSERT INTO items (id, name) VALUES ($1, $2)",
+            Dialect::Sqlite,
+        )
+        .unwrap();
+        assert_eq!(t.kind, StatementKind::Insert);
+        assert_eq!(t.backend_sql, "INSERT INTO items (id, name) VALUES (?, ?)");
+        assert_eq!(t.param_columns.len(), 2);
+        assert_eq!(t.param_columns[1].column, "name");
+    }
+
+    #[test]
+    fn serial_becomes_sqlite_rowid_alias() {
+        let t = translate(
+            "create table t (id serial primary key, v text)",
+            Dialect::Sqlite,
+        )
+        .unwrap();
+        assert_eq!(
+            t.backend_sql,
+            "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)"
+        );
+        assert_eq!(t.tag, "CREATE TABLE");
+    }
+
+    #[test]
+    fn tags_follow_postgresql() {
+        assert_eq!(classify("create unique index i on t(a)").1, "CREATE INDEX");
+        assert_eq!(classify("begin").0, StatementKind::Begin);
+        assert_eq!(classify("with x as (select 1) select * from x").1, "SELECT");
+        assert_eq!(classify("drop table t").1, "DROP TABLE");
+    }
+}
