@@ -499,7 +499,11 @@ impl Handler {
                     };
                     for table in candidates {
                         let cols = execute::table_columns(shared, s, &table).await?;
-                        if let Some((_, ty)) = cols.iter().find(|(c, _)| *c == link.column) {
+                        let found = match link.position {
+                            Some(i) => cols.get(i),
+                            None => cols.iter().find(|(c, _)| *c == link.column),
+                        };
+                        if let Some((_, ty)) = found {
                             param_types[link.param] = Some(ty.clone());
                             break;
                         }

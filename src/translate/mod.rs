@@ -79,6 +79,8 @@ pub struct ParamColumn {
     pub param: usize,
     pub table: Option<String>,
     pub column: String,
+    /// For `INSERT INTO t VALUES (...)` without a column list: the position.
+    pub position: Option<usize>,
 }
 
 #[derive(Debug, Clone, Error, PartialEq, Eq)]
@@ -184,6 +186,15 @@ pub fn translate(sql: &str, dialect: Dialect) -> Result<Translation, TranslateEr
             text = std::borrow::Cow::Owned(stmt.to_string());
         }
     }
+    // Transaction control: SQLite knows only the bare forms; IRIS spells
+    // the start START TRANSACTION. Isolation options are accepted, not applied.
+    match (&t.kind, dialect) {
+        (StatementKind::Begin, Dialect::Sqlite) => text = "BEGIN".into(),
+        (StatementKind::Begin, Dialect::Iris) => text = "START TRANSACTION".into(),
+        (StatementKind::Commit, _) => text = "COMMIT".into(),
+        (StatementKind::Rollback, _) => text = "ROLLBACK".into(),
+        _ => {}
+    }
     let (backend_sql, order) = lexer::positional_placeholders(&text);
     t.param_count = order.iter().map(|p| p + 1).max().unwrap_or(0);
     t.param_types.resize(t.param_count, None);
@@ -272,11 +283,12 @@ fn analyse(stmt: &mut Statement, t: &mut Translation) {
             {
                 for row in &values.rows {
                     for (i, e) in row.iter().enumerate() {
-                        if let (Some(p), Some(col)) = (placeholder_index(e), cols.get(i)) {
+                        if let Some(p) = placeholder_index(e) {
                             t.param_columns.push(ParamColumn {
                                 param: p,
                                 table: Some(table.clone()),
-                                column: col.clone(),
+                                column: cols.get(i).cloned().unwrap_or_default(),
+                                position: cols.is_empty().then_some(i),
                             });
                         }
                     }
@@ -296,6 +308,7 @@ fn analyse(stmt: &mut Statement, t: &mut Translation) {
                     param: p,
                     table: None,
                     column: fold_ident(id),
+                    position: None,
                 });
             }
         }
@@ -311,6 +324,7 @@ fn analyse(stmt: &mut Statement, t: &mut Translation) {
                             param: p,
                             table,
                             column,
+                            position: None,
                         });
                     }
                 }
@@ -333,6 +347,7 @@ fn analyse(stmt: &mut Statement, t: &mut Translation) {
                                 param: p,
                                 table: table.clone(),
                                 column: column.clone(),
+                                position: None,
                             });
                         }
                     }
@@ -650,7 +665,8 @@ mod tests {
             vec![ParamColumn {
                 param: 0,
                 table: None,
-                column: "id".into()
+                column: "id".into(),
+                position: None
             }]
         );
     }

@@ -1,0 +1,110 @@
+//! Starts the real `iriswire` binary on a free loopback port with a
+//! throwaway data directory, and stops it when dropped.
+
+#![allow(dead_code)]
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub struct Server {
+    child: Child,
+    pub port: u16,
+    pub data_dir: tempfile::TempDir,
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+impl Server {
+    pub fn start() -> Server {
+        Self::start_with(&[], &[])
+    }
+
+    pub fn start_with(args: &[&str], env: &[(&str, &str)]) -> Server {
+        let data_dir = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let http = free_port();
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_iriswire"));
+        cmd.arg("serve")
+            .arg("--listen")
+            .arg(format!("127.0.0.1:{port}"))
+            .arg("--http-listen")
+            .arg(format!("127.0.0.1:{http}"))
+            .arg("--data-dir")
+            .arg(data_dir.path())
+            .args(args)
+            .env("IRISWIRE_LOG_LEVEL", "warn")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let child = cmd.spawn().expect("start iriswire");
+        let server = Server {
+            child,
+            port,
+            data_dir,
+        };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "iriswire did not start listening"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        server
+    }
+
+    pub fn conninfo(&self, db: &str) -> String {
+        format!("host=127.0.0.1 port={} user=tester dbname={db}", self.port)
+    }
+
+    pub fn url(&self, db: &str) -> String {
+        format!("postgresql://tester@127.0.0.1:{}/{db}", self.port)
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    pub fn data_path(&self) -> PathBuf {
+        self.data_dir.path().to_owned()
+    }
+
+    /// Resident memory of the server process, in bytes.
+    pub fn rss_bytes(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
+        status
+            .lines()
+            .find(|l| l.starts_with("VmRSS:"))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|kb| kb.parse::<u64>().ok())
+            .unwrap()
+            * 1024
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub async fn connect(server: &Server, db: &str) -> tokio_postgres::Client {
+    let (client, conn) = tokio_postgres::connect(&server.conninfo(db), tokio_postgres::NoTls)
+        .await
+        .expect("connect");
+    tokio::spawn(async move {
+        let _ = conn.await;
+    });
+    client
+}
