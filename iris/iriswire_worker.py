@@ -502,7 +502,9 @@ class SqliteDriver:
         database = config.get("database")
         if not database:
             raise WorkerError("F0000", 'the sqlite driver needs "database" in IRISWIRE_WORKER_CONFIG')
-        busy_timeout_ms = int(config.get("busy_timeout_ms", DEFAULT_BUSY_TIMEOUT_MS))
+        busy_timeout_ms = config.get("busy_timeout_ms", DEFAULT_BUSY_TIMEOUT_MS)
+        if not isinstance(busy_timeout_ms, int) or busy_timeout_ms < 0:
+            raise WorkerError("F0000", "busy_timeout_ms must be a non-negative integer")
         try:
             # isolation_level=None: BEGIN/COMMIT come from the client, never
             # implicitly from sqlite3. check_same_thread=False: interrupt()
@@ -845,7 +847,7 @@ class IrisEmbeddedDriver:
     cancel = None  # a running ObjectScript statement cannot be interrupted from Python
 
     def __init__(self, config):
-        import iris
+        iris = _import_iris("the iris module of IRIS embedded Python; start the worker with irispython")
         self._iris = iris
         namespace = config.get("namespace")
         if namespace:
@@ -934,7 +936,7 @@ class IrisNativeDriver:
     cancel = None  # the DB-API has no cancel; the Rust side replaces the worker
 
     def __init__(self, config):
-        import iris
+        iris = _import_iris("the intersystems-irispython package")
         try:
             # autoCommit: each statement commits unless the client opened a
             # transaction with START TRANSACTION, as in PostgreSQL.
@@ -1018,6 +1020,14 @@ class IrisNativeDriver:
                 self._cursor.execute("ROLLBACK")
         finally:
             self._conn.close()
+
+
+def _import_iris(what):
+    try:
+        import iris
+    except ImportError as exc:
+        raise WorkerError("08001", "cannot import %s: %s" % (what, exc))
+    return iris
 
 
 def _iris_connect_error(exc, namespace):
@@ -1206,7 +1216,12 @@ def main():
     try:
         config = load_config()
         driver = DRIVERS[config["driver"]](config)
-    except WorkerError as error:
+    except Exception as exc:
+        if isinstance(exc, WorkerError):
+            error = exc
+        else:  # the front end still gets its E frame
+            log("start-up failed: %s" % traceback.format_exc())
+            error = WorkerError("08001", "could not start the session: %s: %s" % (type(exc).__name__, exc))
         log("start-up failed: %s %s" % (error.sqlstate, error.message))
         channel.send(error_frame(error, False))
         return 1
