@@ -1,0 +1,150 @@
+//! Malformed protocol input gets an error or a closed connection; the
+//! server keeps serving everyone else and does not grow.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::Duration;
+
+use common::{Server, connect};
+
+fn startup(port: u16) -> TcpStream {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let params = b"user\0tester\0database\0app\0\0";
+    let mut msg = Vec::new();
+    msg.extend_from_slice(&((8 + params.len()) as i32).to_be_bytes());
+    msg.extend_from_slice(&196608i32.to_be_bytes());
+    msg.extend_from_slice(params);
+    s.write_all(&msg).unwrap();
+    read_until_ready(&mut s);
+    s
+}
+
+/// Reads backend messages until ReadyForQuery; returns the message types
+/// seen and the SQLSTATEs of any ErrorResponse.
+fn read_until_ready(s: &mut TcpStream) -> (Vec<u8>, Vec<String>) {
+    let mut types = Vec::new();
+    let mut codes = Vec::new();
+    loop {
+        let mut head = [0u8; 5];
+        if s.read_exact(&mut head).is_err() {
+            return (types, codes);
+        }
+        let len = u32::from_be_bytes([head[1], head[2], head[3], head[4]]) as usize;
+        let mut body = vec![0u8; len - 4];
+        s.read_exact(&mut body).unwrap();
+        types.push(head[0]);
+        if head[0] == b'E' {
+            let mut fields = body.split(|b| *b == 0);
+            for f in fields.by_ref() {
+                if f.first() == Some(&b'C') {
+                    codes.push(String::from_utf8_lossy(&f[1..]).into_owned());
+                }
+            }
+        }
+        if head[0] == b'Z' {
+            return (types, codes);
+        }
+    }
+}
+
+/// True when the server closed the connection (EOF or reset) in time.
+fn closed(s: &mut TcpStream) -> bool {
+    let mut buf = [0u8; 4096];
+    loop {
+        match s.read(&mut buf) {
+            Ok(0) => return true,
+            Ok(_) => continue,
+            Err(e)
+                if e.kind() == std::io::ErrorKind::WouldBlock
+                    || e.kind() == std::io::ErrorKind::TimedOut =>
+            {
+                return false;
+            }
+            Err(_) => return true,
+        }
+    }
+}
+
+fn message(tag: u8, body: &[u8]) -> Vec<u8> {
+    let mut m = vec![tag];
+    m.extend_from_slice(&((body.len() + 4) as i32).to_be_bytes());
+    m.extend_from_slice(body);
+    m
+}
+
+async fn still_serving(server: &Server) {
+    let c = connect(server, "app").await;
+    let v: i32 = c.query_one("SELECT 41 + 1", &[]).await.unwrap().get(0);
+    assert_eq!(v, 42);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_input_is_refused_and_others_keep_working() {
+    let server = Server::start();
+    still_serving(&server).await;
+    let rss_before = server.rss_bytes();
+
+    // Garbage instead of a startup packet.
+    let mut s = TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    s.write_all(b"\x00\x00\x00\x10GARBAGE-GARBAGE!").unwrap();
+    assert!(closed(&mut s), "garbage start-up must close the connection");
+
+    // Truncated startup packet: announces 100 bytes, sends 10, hangs up.
+    let mut s = TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+    s.write_all(&[0, 0, 0, 100, 0, 3, 0, 0, b'u', b's'])
+        .unwrap();
+    drop(s);
+
+    // A message claiming 2^31-1 bytes must not make the server allocate it.
+    for _ in 0..5 {
+        let mut s = startup(server.port);
+        s.write_all(&[b'Q', 0x7f, 0xff, 0xff, 0xff]).unwrap();
+        s.write_all(b"SELECT 1").unwrap();
+        assert!(
+            closed(&mut s),
+            "oversized message must close the connection"
+        );
+    }
+
+    // Unknown message type.
+    let mut s = startup(server.port);
+    s.write_all(&message(b'z', b"??")).unwrap();
+    s.write_all(&message(b'Q', b"SELECT 1\0")).unwrap();
+    let (types, _) = read_until_ready(&mut s);
+    assert!(
+        types.is_empty() || types.contains(&b'E') || types.contains(&b'Z'),
+        "unknown message: {types:?}"
+    );
+
+    // Bind with the wrong number of parameters: 08P01, then usable again.
+    let mut s = startup(server.port);
+    let mut parse = b"\0SELECT $1::int\0".to_vec();
+    parse.extend_from_slice(&0i16.to_be_bytes());
+    s.write_all(&message(b'P', &parse)).unwrap();
+    let mut bind = b"\0\0".to_vec();
+    bind.extend_from_slice(&0i16.to_be_bytes()); // parameter formats
+    bind.extend_from_slice(&0i16.to_be_bytes()); // parameters: none, 1 needed
+    bind.extend_from_slice(&0i16.to_be_bytes()); // result formats
+    s.write_all(&message(b'B', &bind)).unwrap();
+    s.write_all(&message(b'E', b"\0\0\0\0\0")).unwrap();
+    s.write_all(&message(b'S', b"")).unwrap();
+    let (types, codes) = read_until_ready(&mut s);
+    assert_eq!(codes, vec!["08P01".to_string()], "{types:?}");
+    s.write_all(&message(b'Q', b"SELECT 1\0")).unwrap();
+    let (types, codes) = read_until_ready(&mut s);
+    assert!(
+        codes.is_empty() && types.contains(&b'D'),
+        "{types:?} {codes:?}"
+    );
+
+    still_serving(&server).await;
+    let rss_after = server.rss_bytes();
+    assert!(
+        rss_after < rss_before + (16 << 20),
+        "RSS grew from {rss_before} to {rss_after}"
+    );
+}
