@@ -375,7 +375,10 @@ impl Handler {
                 if t.kind == StatementKind::Ddl {
                     self.shared.schema_changed();
                 }
-                if matches!(t.kind, StatementKind::Rollback | StatementKind::Commit) {
+                // ROLLBACK, COMMIT and ROLLBACK TO SAVEPOINT end the aborted state.
+                if matches!(t.kind, StatementKind::Rollback | StatementKind::Commit)
+                    || t.tag == "ROLLBACK"
+                {
                     s.failed = false;
                 }
                 release_if_idle(&self.shared, s);
@@ -625,6 +628,49 @@ impl Handler {
         self.after_statement(s, t, end)
     }
 
+    /// `DEALLOCATE` and `DISCARD`: prepared statements live in iriswire, so
+    /// these are answered here (psycopg sends `DEALLOCATE ALL` after a
+    /// rollback; `DISCARD ALL` is PgBouncer's reset query).
+    fn session_reset<C>(&self, client: &C, s: &mut Session, sql: &str) -> Option<String>
+    where
+        C: ClientPortalStore,
+        C::PortalStore: PortalStore,
+    {
+        let words = crate::translate::lexer::leading_keywords(sql, 3);
+        let words: Vec<&str> = words.iter().map(String::as_str).collect();
+        // The simple-query trait does not name the statement type; the store is ours.
+        let store = client
+            .portal_store()
+            .as_any()
+            .downcast_ref::<pgwire::api::store::MemPortalStore<Statement>>()?;
+        match words.as_slice() {
+            ["DEALLOCATE", rest @ ..] => {
+                let rest: Vec<&str> = rest.iter().copied().filter(|w| *w != "PREPARE").collect();
+                if rest.first() == Some(&"ALL") {
+                    clear_named_statements(store, s);
+                    Some("DEALLOCATE ALL".into())
+                } else {
+                    let name = sql
+                        .split_whitespace()
+                        .last()
+                        .unwrap_or("")
+                        .trim_matches('"');
+                    store.rm_statement(name);
+                    s.statement_names.remove(name);
+                    Some("DEALLOCATE".into())
+                }
+            }
+            ["DISCARD", "ALL", ..] if !in_transaction(s) => {
+                clear_named_statements(store, s);
+                store.clear_portals();
+                s.settings = default_settings();
+                Some("DISCARD ALL".into())
+            }
+            ["DISCARD", what, ..] if *what != "ALL" => Some(format!("DISCARD {what}")),
+            _ => None,
+        }
+    }
+
     /// Closes a suspended portal: the rest of its result is discarded.
     async fn discard_active(&self, s: &mut Session) {
         if s.active.take().is_some()
@@ -633,6 +679,13 @@ impl Handler {
         {
             s.worker = None;
         }
+    }
+}
+
+/// Drops every named prepared statement of the session.
+fn clear_named_statements<P: PortalStore<Statement = Statement>>(store: &P, s: &mut Session) {
+    for name in std::mem::take(&mut s.statement_names) {
+        store.rm_statement(&name);
     }
 }
 
@@ -661,6 +714,13 @@ impl SimpleQueryHandler for Handler {
                 .map_err(Into::into);
         }
         for sql in statements {
+            if let Some(tag) = self.session_reset(client, &mut s, sql) {
+                if let Err(e) = complete(client, &tag).await {
+                    result = Err(e);
+                    break;
+                }
+                continue;
+            }
             if let Err(e) = self.simple_statement(client, &mut s, sql).await {
                 if s.worker.as_ref().is_some_and(|w| w.in_transaction) {
                     s.failed = true;

@@ -80,6 +80,8 @@ pub struct Session {
     pub failed: bool,
     pub settings: BTreeMap<String, String>,
     pub active: Option<ActivePortal>,
+    /// Named prepared statements, for `DEALLOCATE ALL` and `DISCARD ALL`.
+    pub statement_names: std::collections::HashSet<String>,
     /// Reused DataRow buffer: rows are split off it, so it is reclaimed
     /// once the encoder has copied them to the socket buffer.
     pub scratch: BytesMut,
@@ -94,6 +96,7 @@ impl Session {
             failed: false,
             settings: default_settings(),
             active: None,
+            statement_names: Default::default(),
             scratch: BytesMut::with_capacity(16 * 1024),
         }
     }
