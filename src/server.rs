@@ -43,7 +43,7 @@ pub fn shared_state(config: Arc<Config>) -> std::io::Result<Arc<Shared>> {
     Ok(Arc::new(Shared {
         pools: PoolRegistry::new(config.clone(), script),
         translations: TranslationCache::new(dialect, config.translation_cache_size),
-        described: Mutex::new(HashMap::new()),
+        schema_epoch: Default::default(),
         table_columns: Mutex::new(HashMap::new()),
         config,
     }))

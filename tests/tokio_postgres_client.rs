@@ -100,6 +100,41 @@ async fn simple_protocol_text_results_and_tags() {
 }
 
 #[tokio::test]
+async fn repeated_simple_queries_keep_declared_column_types() {
+    let server = Server::start();
+    let c = connect(&server, "app").await;
+    c.batch_execute("CREATE TABLE flags (id int, ok boolean); INSERT INTO flags VALUES (1, true)")
+        .await
+        .unwrap();
+    // The second run is served from the description cache; booleans stored
+    // by SQLite as 1 must still be sent as PostgreSQL's `t`.
+    for run in 0..3 {
+        let msgs = c.simple_query("SELECT id, ok FROM flags").await.unwrap();
+        let row = msgs
+            .iter()
+            .find_map(|m| match m {
+                SimpleQueryMessage::Row(r) => Some(r),
+                _ => None,
+            })
+            .unwrap();
+        assert_eq!(row.get(1), Some("t"), "run {run}");
+    }
+    // A DDL change is seen by the next run.
+    c.batch_execute("DROP TABLE flags; CREATE TABLE flags (id int, ok text); INSERT INTO flags VALUES (1, 'yes')")
+        .await
+        .unwrap();
+    let msgs = c.simple_query("SELECT id, ok FROM flags").await.unwrap();
+    let row = msgs
+        .iter()
+        .find_map(|m| match m {
+            SimpleQueryMessage::Row(r) => Some(r),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(row.get(1), Some("yes"));
+}
+
+#[tokio::test]
 async fn literals_are_typed_like_postgresql() {
     let server = Server::start();
     let c = connect(&server, "app").await;

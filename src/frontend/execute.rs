@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::fmt::Debug;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use bytes::BytesMut;
@@ -33,15 +34,20 @@ pub struct Shared {
     pub config: Arc<Config>,
     pub pools: PoolRegistry,
     pub translations: TranslationCache,
-    /// Backend descriptions by backend SQL text; cleared by any DDL.
-    pub described: Mutex<HashMap<String, Arc<protocol::Prepared>>>,
+    /// Bumped by any DDL: descriptions cached on translations from an older
+    /// epoch are stale.
+    pub schema_epoch: AtomicU64,
     /// Column types by (database, table); cleared by any DDL.
     pub table_columns: Mutex<HashMap<(String, String), TableColumns>>,
 }
 
 impl Shared {
+    pub fn epoch(&self) -> u64 {
+        self.schema_epoch.load(Ordering::Acquire)
+    }
+
     pub fn schema_changed(&self) {
-        self.described.lock().expect("describe cache").clear();
+        self.schema_epoch.fetch_add(1, Ordering::AcqRel);
         self.table_columns.lock().expect("catalog cache").clear();
     }
 }
@@ -200,8 +206,10 @@ pub enum StreamEnd {
 ///
 /// `columns` is `Some` when the client already has the RowDescription
 /// (extended protocol); otherwise it is built from the `D` frame and the
-/// first batch and sent before the first row. Stops after `max_rows` rows
-/// (0: no limit), keeping the cut batch in `portal`.
+/// first batch and sent before the first row; the backend's declared
+/// types come from `known` (a cached description) or, when that is `None`,
+/// from the `D` frame, which is then handed back in `parsed` for caching.
+/// Stops after `max_rows` rows (0: no limit), keeping the cut batch in `portal`.
 #[allow(clippy::too_many_arguments)]
 pub async fn stream_result<C>(
     client: &mut C,
@@ -212,6 +220,8 @@ pub async fn stream_result<C>(
     binary: &[bool],
     max_rows: usize,
     portal: &mut Option<ActivePortal>,
+    known: Option<&[ColumnMeta]>,
+    parsed: &mut Option<Vec<ColumnMeta>>,
 ) -> PgWireResult<StreamEnd>
 where
     C: Sink<PgWireBackendMessage> + Unpin + Send,
@@ -220,7 +230,6 @@ where
 {
     let mut sent_in_call = 0usize;
     let mut total = portal.as_ref().map(|p| p.rows_sent).unwrap_or(0);
-    let mut metas: Option<Vec<ColumnMeta>> = None;
 
     // Rows of a batch cut short by a previous Execute come first.
     if let Some(p) = portal.as_mut()
@@ -262,15 +271,16 @@ where
         };
         match frame {
             Frame::Description(payload) => {
-                if columns.is_none() {
+                if columns.is_none() && known.is_none() {
                     let mut r = marshal::Reader::new(payload);
-                    metas = Some(
+                    *parsed = Some(
                         protocol::parse_columns(&mut r).map_err(|e| bridge_failure(&e.into()))?,
                     );
                 }
             }
             Frame::Batch(payload) => {
-                let width = match (&columns, &metas) {
+                let metas = parsed.as_deref().or(known);
+                let width = match (&columns, metas) {
                     (Some(c), _) => c.len(),
                     (None, Some(m)) => m.len(),
                     (None, None) => {
@@ -286,7 +296,7 @@ where
                     .map_err(|e| bridge_failure(&e.into()))?;
                 if columns.is_none() {
                     let first = (n > 0).then(|| &values[..width]);
-                    let cols = resolve_columns(t, metas.as_deref().unwrap_or(&[]), first);
+                    let cols = resolve_columns(t, metas.unwrap_or(&[]), first);
                     client
                         .feed(PgWireBackendMessage::RowDescription(row_description(
                             &cols, binary,
@@ -321,7 +331,7 @@ where
             }
             Frame::Complete { rowcount, .. } => {
                 if columns.is_none()
-                    && let Some(m) = &metas
+                    && let Some(m) = parsed.as_deref().or(known)
                 {
                     let cols = resolve_columns(t, m, None);
                     client

@@ -37,7 +37,7 @@ use crate::frontend::session::{
     reported_name,
 };
 use crate::translate::lexer::split_statements;
-use crate::translate::{StatementKind, Translation};
+use crate::translate::{Described, StatementKind, Translation};
 
 /// A statement prepared with Parse.
 #[derive(Debug)]
@@ -313,28 +313,19 @@ impl Handler {
             Plan::Backend => {}
         }
         ensure_worker(shared, s).await?;
-        let cached = shared
-            .described
-            .lock()
-            .expect("describe cache")
-            .contains_key(&t.backend_sql);
+        let epoch = shared.epoch();
+        let cached = t.described_at(epoch).filter(|d| d.columns.is_some());
         let worker = s.worker.as_mut().expect("worker");
         worker
-            .start_query(&t.backend_sql, !cached, |w| {
+            .start_query(&t.backend_sql, cached.is_none(), |w| {
                 w.tuple_header(0);
                 Ok::<(), ()>(())
             })
             .await
             .map_err(|e| bridge_failure(&e))?
             .ok();
-        if !cached {
-            shared
-                .described
-                .lock()
-                .expect("describe cache")
-                .insert(t.backend_sql.clone(), Arc::new(Default::default()));
-        }
         let mut portal = None;
+        let mut parsed = None;
         let end = stream_result(
             client,
             worker,
@@ -344,8 +335,24 @@ impl Handler {
             &[],
             0,
             &mut portal,
+            cached
+                .as_ref()
+                .and_then(|d| d.columns.as_deref())
+                .map(Vec::as_slice),
+            &mut parsed,
         )
         .await?;
+        if let Some(columns) = parsed {
+            // A Prepare's description also has parameter types: keep that one.
+            if !t.described_at(epoch).is_some_and(|d| d.prepared) {
+                t.described.store(Some(Arc::new(Described {
+                    epoch,
+                    columns: Some(Arc::new(columns)),
+                    params: None,
+                    prepared: false,
+                })));
+            }
+        }
         self.after_statement(s, &t, end)
     }
 
@@ -437,15 +444,10 @@ impl Handler {
         ) {
             columns = Some(Arc::new(vec![]));
         } else {
-            let described = shared
-                .described
-                .lock()
-                .expect("describe cache")
-                .get(&t.backend_sql)
-                .cloned();
-            let described = match described {
-                Some(d) if d.columns.is_some() || d.params.is_some() => d,
-                _ => {
+            let epoch = shared.epoch();
+            let described = match t.described_at(epoch).filter(|d| d.prepared) {
+                Some(d) => d,
+                None => {
                     ensure_worker(shared, s).await?;
                     let w = s.worker.as_mut().expect("worker");
                     match w
@@ -454,13 +456,14 @@ impl Handler {
                         .map_err(|e| bridge_failure(&e))?
                     {
                         Ok(p) => {
-                            let p = Arc::new(p);
-                            shared
-                                .described
-                                .lock()
-                                .expect("describe cache")
-                                .insert(t.backend_sql.clone(), p.clone());
-                            p
+                            let d = Arc::new(Described {
+                                epoch,
+                                columns: p.columns.map(Arc::new),
+                                params: p.params,
+                                prepared: true,
+                            });
+                            t.described.store(Some(d.clone()));
+                            d
                         }
                         Err(e) => {
                             note_failure(s);
@@ -472,7 +475,7 @@ impl Handler {
             if let Some(metas) = &described.columns {
                 columns = Some(Arc::new(resolve_columns(&t, metas, None)));
             } else if !matches!(t.kind, StatementKind::Select | StatementKind::Other)
-                && !t.backend_sql.to_ascii_lowercase().contains("returning")
+                && !t.returning
             {
                 columns = Some(Arc::new(vec![]));
             }
@@ -559,6 +562,8 @@ impl Handler {
                     &binary,
                     max_rows,
                     &mut active,
+                    None,
+                    &mut None,
                 )
                 .await?;
                 s.active = active;
@@ -622,6 +627,8 @@ impl Handler {
             &binary,
             max_rows,
             &mut active,
+            None,
+            &mut None,
         )
         .await?;
         s.active = active;

@@ -9,6 +9,9 @@ pub mod cache;
 pub mod lexer;
 
 use std::ops::ControlFlow;
+use std::sync::Arc;
+
+use arc_swap::ArcSwapOption;
 
 use pgwire::api::Type;
 use sqlparser::ast::{
@@ -19,6 +22,7 @@ use sqlparser::dialect::PostgreSqlDialect;
 use sqlparser::parser::Parser;
 use thiserror::Error;
 
+use crate::bridge::ColumnMeta;
 use crate::catalog::types;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -48,7 +52,20 @@ pub enum StatementKind {
     Other,
 }
 
-#[derive(Debug, Clone)]
+/// What the backend reported about a statement, valid while the schema
+/// epoch it was taken at is current (any DDL through iriswire bumps it).
+#[derive(Debug, Default)]
+pub struct Described {
+    pub epoch: u64,
+    /// Declared result columns; `None` when the backend cannot tell.
+    pub columns: Option<Arc<Vec<ColumnMeta>>>,
+    /// Placeholder types from a `P`repare; `None` when unknown or not asked.
+    pub params: Option<Vec<(String, i64)>>,
+    /// Came from a `P`repare (not from an executed statement's `D` frame).
+    pub prepared: bool,
+}
+
+#[derive(Debug)]
 pub struct Translation {
     /// Statement text for the backend, placeholders as `?`.
     pub backend_sql: String,
@@ -71,6 +88,18 @@ pub struct Translation {
     param_casts: Vec<(usize, Type)>,
     /// The command tag's words (`SELECT`, `CREATE TABLE`, ...).
     pub tag: String,
+    /// Whether the statement has a `RETURNING` clause.
+    pub returning: bool,
+    /// The backend's description, cached with the translation so a
+    /// repeated statement needs neither a lock nor a round trip for it.
+    pub described: ArcSwapOption<Described>,
+}
+
+impl Translation {
+    /// The cached description, if still valid at `epoch`.
+    pub fn described_at(&self, epoch: u64) -> Option<Arc<Described>> {
+        self.described.load_full().filter(|d| d.epoch == epoch)
+    }
 }
 
 /// A parameter whose type comes from a table column.
@@ -167,6 +196,8 @@ pub fn translate(sql: &str, dialect: Dialect) -> Result<Translation, TranslateEr
         param_casts: Vec::new(),
         kind,
         tag,
+        returning: false,
+        described: ArcSwapOption::empty(),
     };
     let mut text = std::borrow::Cow::Borrowed(sql);
     if !matches!(
@@ -267,6 +298,7 @@ fn analyse(stmt: &mut Statement, t: &mut Translation) {
             }
         }
         Statement::Insert(ins) => {
+            t.returning = ins.returning.is_some();
             let table = ins.table.to_string().to_lowercase();
             let cols: Vec<String> = ins
                 .columns
@@ -297,8 +329,12 @@ fn analyse(stmt: &mut Statement, t: &mut Translation) {
         }
         _ => {}
     }
+    if let Statement::Delete(del) = stmt {
+        t.returning = del.returning.is_some();
+    }
     // Comparisons and assignments anywhere: `col = $n`, `SET col = $n`.
     if let Statement::Update(upd) = stmt {
+        t.returning = upd.returning.is_some();
         for a in &upd.assignments {
             if let (ast::AssignmentTarget::ColumnName(name), Some(p)) =
                 (&a.target, placeholder_index(&a.value))
