@@ -314,13 +314,19 @@ def _operand(value):
     return value if isinstance(value, (int, float)) else pg_numeric(value)
 
 
+def _division_operands(a, b):
+    """Numeric operands of ``/`` or ``%``; division_by_zero on a zero divisor."""
+    a, b = _operand(a), _operand(b)
+    if b == 0:
+        _fail("22012", "division by zero")
+    return a, b
+
+
 def pg_div(a, b):
     """``a / b``: division_by_zero on zero, integer division truncates toward zero."""
     if a is None or b is None:
         return None
-    a, b = _operand(a), _operand(b)
-    if b == 0:
-        _fail("22012", "division by zero")
+    a, b = _division_operands(a, b)
     if isinstance(a, int) and isinstance(b, int):
         quotient = abs(a) // abs(b)
         return _check_int64(quotient if (a < 0) == (b < 0) else -quotient)
@@ -334,9 +340,7 @@ def pg_mod(a, b):
     """``a % b``: division_by_zero on zero, the sign follows the dividend."""
     if a is None or b is None:
         return None
-    a, b = _operand(a), _operand(b)
-    if b == 0:
-        _fail("22012", "division by zero")
+    a, b = _division_operands(a, b)
     if isinstance(a, int) and isinstance(b, int):
         remainder = abs(a) % abs(b)
         return -remainder if a < 0 else remainder

@@ -1,12 +1,24 @@
 #!/usr/bin/env bash
 # Installs what the real-client integration tests (tests/python/test_clients.py)
-# need: pytest, psycopg 3 and asyncpg from PyPI, and node-postgres (pg) into
-# tests/node/node_modules from tests/node/package-lock.json. Idempotent: each
+# need: psql and Node.js from Debian when missing, pytest, psycopg 3 and
+# asyncpg from PyPI, and node-postgres (pg) into tests/node/node_modules from
+# tests/node/package-lock.json. Idempotent: each
 # step runs only when its package is missing.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 PYTHON="${PYTHON:-python3}"
+
+# System tools the tests drive for real: psql (and pgbench for benches/),
+# Node.js for node-postgres. Installed from Debian's packages when absent.
+apt_missing=()
+command -v psql >/dev/null 2>&1 || [[ -x /usr/lib/postgresql/15/bin/psql ]] || apt_missing+=(postgresql-client)
+command -v npm >/dev/null 2>&1 || apt_missing+=(nodejs npm)
+if ((${#apt_missing[@]})) && command -v apt-get >/dev/null 2>&1 && [[ $(id -u) == 0 ]]; then
+    echo "test-deps: apt-get installing ${apt_missing[*]}"
+    apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${apt_missing[@]}" >/dev/null
+fi
 
 missing=()
 "$PYTHON" -c 'import pytest' 2>/dev/null || missing+=("pytest")
