@@ -4,6 +4,40 @@ use pgwire::api::Type;
 
 use crate::bridge::marshal::Value;
 
+/// A PostgreSQL type and, for `numeric`, the declared scale (digits after
+/// the point), which PostgreSQL keeps in every value's text form.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ColumnType {
+    pub ty: Type,
+    pub scale: Option<u16>,
+}
+
+impl ColumnType {
+    pub fn of(ty: Type) -> Self {
+        ColumnType { ty, scale: None }
+    }
+
+    /// From a declared type name such as `numeric(10,2)`.
+    pub fn from_declared(decl: &str) -> Option<Self> {
+        let ty = from_declared(decl)?;
+        let scale = if ty == Type::NUMERIC {
+            declared_scale(decl)
+        } else {
+            None
+        };
+        Some(ColumnType { ty, scale })
+    }
+}
+
+/// The scale of `numeric(p,s)` (`s`), of `numeric(p)` (0); `None` for a bare `numeric`.
+pub fn declared_scale(decl: &str) -> Option<u16> {
+    let inner = decl.split_once('(')?.1.split(')').next()?;
+    match inner.split_once(',') {
+        Some((_, s)) => s.trim().parse().ok(),
+        None => Some(0),
+    }
+}
+
 /// ODBC SQL type codes that IRIS reports in statement metadata.
 mod odbc {
     pub const CHAR: i64 = 1;
@@ -157,6 +191,24 @@ mod tests {
         assert_eq!(from_declared("double precision"), Some(Type::FLOAT8));
         assert_eq!(from_declared(""), None);
         assert_eq!(from_declared("vector(3)"), None);
+    }
+
+    #[test]
+    fn numeric_scale_comes_from_the_declaration() {
+        assert_eq!(declared_scale("numeric(10,2)"), Some(2));
+        assert_eq!(declared_scale("NUMERIC(10)"), Some(0));
+        assert_eq!(declared_scale("numeric"), None);
+        assert_eq!(
+            ColumnType::from_declared("decimal(8, 3)"),
+            Some(ColumnType {
+                ty: Type::NUMERIC,
+                scale: Some(3)
+            })
+        );
+        assert_eq!(
+            ColumnType::from_declared("varchar(10)").unwrap().scale,
+            None
+        );
     }
 
     #[test]

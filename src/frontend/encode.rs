@@ -29,10 +29,13 @@ fn out_of_range(ty: &str) -> ValueError {
 }
 
 /// Appends one DataRow field (length word + bytes) for `v` as type `ty`.
+/// `scale` is a `numeric` column's declared scale: values are written with
+/// exactly that many decimals, as PostgreSQL stores them.
 pub fn encode_field(
     buf: &mut BytesMut,
     v: &Value<'_>,
     ty: &Type,
+    scale: Option<u16>,
     binary: bool,
 ) -> Result<(), ValueError> {
     if let Value::Null = v {
@@ -41,10 +44,16 @@ pub fn encode_field(
     }
     let len_at = buf.len();
     buf.put_i32(0);
-    if binary {
-        encode_binary(buf, v, ty)?;
-    } else {
-        encode_text(buf, v, ty);
+    match (scale, *ty == Type::NUMERIC, binary) {
+        (Some(scale), true, false) => put_numeric_scaled(buf, v, scale),
+        (Some(scale), true, true) => {
+            let mut tmp = BytesMut::new();
+            put_numeric_scaled(&mut tmp, v, scale);
+            let s = std::str::from_utf8(&tmp).unwrap_or("");
+            put_numeric_binary(buf, s).ok_or_else(|| invalid("numeric", s))?;
+        }
+        (_, _, true) => encode_binary(buf, v, ty)?,
+        (_, _, false) => encode_text(buf, v, ty),
     }
     let len = (buf.len() - len_at - 4) as i32;
     buf[len_at..len_at + 4].copy_from_slice(&len.to_be_bytes());
@@ -81,6 +90,61 @@ fn encode_text(buf: &mut BytesMut, v: &Value<'_>, ty: &Type) {
             Err(_) => put_hex_bytea(buf, b),
         },
         (Value::Null, _) => {}
+    }
+}
+
+/// A numeric value with exactly `scale` decimals (SQLite keeps `3.10` as
+/// the float 3.1, and sums of decimals pick up binary noise).
+fn put_numeric_scaled(buf: &mut BytesMut, v: &Value<'_>, scale: u16) {
+    use std::fmt::Write;
+    let scale = scale as usize;
+    let mut w = FmtBuf(buf);
+    match v {
+        Value::Float(f) if f.is_finite() => {
+            let _ = write!(w, "{f:.scale$}");
+        }
+        Value::Int(i) => {
+            let _ = write!(w, "{i}");
+            pad_decimals(w.0, scale, 0);
+        }
+        Value::BigInt(i) => {
+            let _ = write!(w, "{i}");
+            pad_decimals(w.0, scale, 0);
+        }
+        Value::Str(s) if s.trim().parse::<f64>().is_ok() && !s.contains(['e', 'E']) => {
+            let s = s.trim();
+            let have = s.split_once('.').map(|(_, f)| f.len()).unwrap_or(0);
+            if have <= scale {
+                buf.put_slice(s.as_bytes());
+                pad_decimals(buf, scale, have);
+            } else {
+                // More digits than declared: round as PostgreSQL does on input.
+                let f: f64 = s.parse().unwrap_or(0.0);
+                let _ = write!(FmtBuf(buf), "{f:.scale$}");
+            }
+        }
+        other => encode_text(buf, other, &Type::NUMERIC),
+    }
+}
+
+fn pad_decimals(buf: &mut BytesMut, scale: usize, have: usize) {
+    if scale > have {
+        if have == 0 {
+            buf.put_u8(b'.');
+        }
+        for _ in have..scale {
+            buf.put_u8(b'0');
+        }
+    }
+}
+
+/// `fmt::Write` into a `BytesMut`.
+struct FmtBuf<'a>(&'a mut BytesMut);
+
+impl std::fmt::Write for FmtBuf<'_> {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        self.0.put_slice(s.as_bytes());
+        Ok(())
     }
 }
 
@@ -628,6 +692,20 @@ mod tests {
         ] {
             assert_eq!(text(Value::Float(f), Type::FLOAT8), want, "{f}");
         }
+    }
+
+    #[test]
+    fn numeric_columns_keep_their_declared_scale() {
+        let field = |v: Value<'_>| {
+            let mut b = BytesMut::new();
+            encode_field(&mut b, &v, &Type::NUMERIC, Some(2), false).unwrap();
+            String::from_utf8(b[4..].to_vec()).unwrap()
+        };
+        assert_eq!(field(Value::Float(3.1)), "3.10");
+        assert_eq!(field(Value::Float(2.5500000000000003)), "2.55");
+        assert_eq!(field(Value::Int(5)), "5.00");
+        assert_eq!(field(Value::Float(-0.5)), "-0.50");
+        assert_eq!(field(Value::Str("1.5")), "1.50");
     }
 
     #[test]

@@ -18,16 +18,16 @@ use pgwire::messages::response::CommandComplete;
 use crate::bridge::marshal::{self, Value, Writer};
 use crate::bridge::protocol::{self, ColumnMeta};
 use crate::bridge::{BackendError, BridgeError, Frame, Worker};
-use crate::catalog::types;
+use crate::catalog::types::{self, ColumnType};
 use crate::config::{Config, PoolMode};
 use crate::frontend::encode::{self, ValueError};
 use crate::frontend::session::{ActivePortal, Session};
 use crate::pool::{AcquireError, PoolRegistry};
 use crate::translate::cache::TranslationCache;
-use crate::translate::{StatementKind, Translation};
+use crate::translate::{StatementKind, Translation, TypeExpr};
 
 /// A table's columns with their PostgreSQL types.
-pub type TableColumns = Arc<Vec<(String, Type)>>;
+pub type TableColumns = Arc<Vec<(String, ColumnType)>>;
 
 /// State shared by all connections.
 pub struct Shared {
@@ -57,6 +57,8 @@ impl Shared {
 pub struct ResultColumn {
     pub name: String,
     pub ty: Type,
+    /// Declared numeric scale: values are printed with exactly this many decimals.
+    pub scale: Option<u16>,
 }
 
 pub fn error(sqlstate: &str, message: impl Into<String>) -> PgWireError {
@@ -103,39 +105,125 @@ pub fn acquire_failure(e: &AcquireError) -> PgWireError {
     error(e.sqlstate(), e.to_string())
 }
 
-/// Resolves result columns: explicit PostgreSQL typing from the statement
-/// text first, then the backend's declared type, then the first row's values.
+/// Resolves result columns, first rule that decides wins: the literal or
+/// cast that produced the column; the backend's declared type; PostgreSQL's
+/// rules over catalog types (`inferred`, e.g. `sum(qty)`); the first row's
+/// value; `text`.
 pub fn resolve_columns(
     t: &Translation,
     metas: &[ColumnMeta],
+    inferred: &[Option<ColumnType>],
     first_row: Option<&[Value<'_>]>,
 ) -> Vec<ResultColumn> {
     metas
         .iter()
         .enumerate()
         .map(|(i, m)| {
-            let ty = t
+            let typed = t
                 .column_types
                 .get(i)
                 .cloned()
                 .flatten()
-                .or_else(|| types::from_declared(&m.type_name))
+                .map(ColumnType::of)
+                .or_else(|| ColumnType::from_declared(&m.type_name))
                 .or_else(|| {
-                    (m.type_code != 0)
-                        .then(|| types::from_odbc(m.type_code, m.precision, m.scale))
-                        .flatten()
+                    let ty = types::from_odbc(m.type_code, m.precision, m.scale)?;
+                    let scale = (ty == Type::NUMERIC).then_some(m.scale as u16);
+                    (m.type_code != 0).then_some(ColumnType { ty, scale })
                 })
-                .or_else(|| first_row.and_then(|r| r.get(i)).and_then(types::from_value))
-                .unwrap_or(Type::TEXT);
+                .or_else(|| inferred.get(i).cloned().flatten())
+                .or_else(|| {
+                    first_row
+                        .and_then(|r| r.get(i))
+                        .and_then(types::from_value)
+                        .map(ColumnType::of)
+                })
+                .unwrap_or(ColumnType::of(Type::TEXT));
             let name = t
                 .column_names
                 .get(i)
                 .cloned()
                 .flatten()
                 .unwrap_or_else(|| m.name.clone());
-            ResultColumn { name, ty }
+            ResultColumn {
+                name,
+                ty: typed.ty,
+                scale: typed.scale,
+            }
         })
         .collect()
+}
+
+/// Columns PostgreSQL would describe for a statement the backend cannot
+/// describe before running it (SQLite `RETURNING`), from the statement text
+/// and the catalog. `None` when the text does not say (a wildcard).
+pub fn columns_from_text(
+    t: &Translation,
+    inferred: &[Option<ColumnType>],
+) -> Option<Vec<ResultColumn>> {
+    if t.column_exprs.is_empty() {
+        return None;
+    }
+    Some(
+        t.column_exprs
+            .iter()
+            .enumerate()
+            .map(|(i, e)| {
+                let typed = inferred
+                    .get(i)
+                    .cloned()
+                    .flatten()
+                    .unwrap_or(ColumnType::of(Type::TEXT));
+                let name = t
+                    .column_names
+                    .get(i)
+                    .cloned()
+                    .flatten()
+                    .unwrap_or_else(|| match e {
+                        TypeExpr::Column { column, .. } => column.clone(),
+                        _ => "?column?".into(),
+                    });
+                ResultColumn {
+                    name,
+                    ty: typed.ty,
+                    scale: typed.scale,
+                }
+            })
+            .collect(),
+    )
+}
+
+/// Settles the catalog-dependent column types of `t` (see [`TypeExpr`]),
+/// looking up the statement's tables through the session's worker.
+/// `params` types `$n` (empty: parameters stay unknown).
+pub async fn infer_columns(
+    shared: &Shared,
+    s: &mut Session,
+    t: &Translation,
+    params: &[Option<Type>],
+) -> PgWireResult<Vec<Option<ColumnType>>> {
+    let mut tables = Vec::new();
+    if t.column_exprs.iter().any(TypeExpr::mentions_column) {
+        for name in &t.tables {
+            tables.push((name.clone(), table_columns(shared, s, name).await?));
+        }
+    }
+    let lookup = |leaf: &TypeExpr| -> Option<ColumnType> {
+        let (table, column) = match leaf {
+            TypeExpr::Param(p) => return params.get(*p).cloned().flatten().map(ColumnType::of),
+            TypeExpr::Column { table, column } => (table.as_deref(), column.as_str()),
+            _ => return None,
+        };
+        tables
+            .iter()
+            .filter(|(name, _)| table.is_none_or(|want| want == name))
+            .find_map(|(_, cols)| {
+                cols.iter()
+                    .find(|(c, _)| c == column)
+                    .map(|(_, ty)| ty.clone())
+            })
+    };
+    Ok(t.column_exprs.iter().map(|e| e.resolve(&lookup)).collect())
 }
 
 pub fn row_description(cols: &[ResultColumn], binary: &[bool]) -> RowDescription {
@@ -221,6 +309,7 @@ pub async fn stream_result<C>(
     max_rows: usize,
     portal: &mut Option<ActivePortal>,
     known: Option<&[ColumnMeta]>,
+    inferred: &[Option<ColumnType>],
     parsed: &mut Option<Vec<ColumnMeta>>,
 ) -> PgWireResult<StreamEnd>
 where
@@ -296,7 +385,7 @@ where
                     .map_err(|e| bridge_failure(&e.into()))?;
                 if columns.is_none() {
                     let first = (n > 0).then(|| &values[..width]);
-                    let cols = resolve_columns(t, metas.unwrap_or(&[]), first);
+                    let cols = resolve_columns(t, metas.unwrap_or(&[]), inferred, first);
                     client
                         .feed(PgWireBackendMessage::RowDescription(row_description(
                             &cols, binary,
@@ -333,7 +422,7 @@ where
                 if columns.is_none()
                     && let Some(m) = parsed.as_deref().or(known)
                 {
-                    let cols = resolve_columns(t, m, None);
+                    let cols = resolve_columns(t, m, inferred, None);
                     client
                         .feed(PgWireBackendMessage::RowDescription(row_description(
                             &cols, binary,
@@ -373,9 +462,12 @@ where
     PgWireError: From<C::Error>,
 {
     for (i, v) in row.iter().enumerate() {
-        let ty = cols.get(i).map(|c| &c.ty).unwrap_or(&Type::TEXT);
+        let (ty, scale) = cols
+            .get(i)
+            .map(|c| (&c.ty, c.scale))
+            .unwrap_or((&Type::TEXT, None));
         let bin = binary.get(i).copied().unwrap_or(false);
-        encode::encode_field(scratch, v, ty, bin).map_err(|e| value_error(&e))?;
+        encode::encode_field(scratch, v, ty, scale, bin).map_err(|e| value_error(&e))?;
     }
     let data = scratch.split();
     client
@@ -417,7 +509,7 @@ pub async fn table_columns(
     shared: &Shared,
     s: &mut Session,
     table: &str,
-) -> PgWireResult<Arc<Vec<(String, Type)>>> {
+) -> PgWireResult<TableColumns> {
     let key = (s.database.clone(), table.to_owned());
     if let Some(c) = shared
         .table_columns
@@ -455,7 +547,7 @@ pub async fn table_columns(
                     if let (Value::Str(name), Value::Str(decl)) = (vals[2 * i], vals[2 * i + 1]) {
                         cols.push((
                             name.to_lowercase(),
-                            types::from_declared(decl).unwrap_or(Type::TEXT),
+                            ColumnType::from_declared(decl).unwrap_or(ColumnType::of(Type::TEXT)),
                         ));
                     }
                 }

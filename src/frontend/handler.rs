@@ -28,6 +28,7 @@ use pgwire::messages::simplequery::Query;
 use pgwire::messages::startup::ParameterStatus;
 
 use crate::catalog::types;
+use crate::catalog::types::ColumnType;
 use crate::frontend::execute::{
     self, ResultColumn, Shared, StreamEnd, bridge_failure, ensure_worker, error, release_if_idle,
     resolve_columns, row_description, stream_result,
@@ -37,7 +38,7 @@ use crate::frontend::session::{
     reported_name,
 };
 use crate::translate::lexer::split_statements;
-use crate::translate::{Described, StatementKind, Translation};
+use crate::translate::{Described, StatementKind, Translation, TypeExpr};
 
 /// A statement prepared with Parse.
 #[derive(Debug)]
@@ -241,6 +242,7 @@ where
                 let cols = [ResultColumn {
                     name: key.to_owned(),
                     ty: Type::TEXT,
+                    scale: None,
                 }];
                 client
                     .feed(PgWireBackendMessage::RowDescription(row_description(
@@ -254,6 +256,7 @@ where
                 &mut data,
                 &crate::bridge::marshal::Value::Str(&value),
                 &Type::TEXT,
+                None,
                 false,
             )
             .map_err(|e| execute::value_error(&e))?;
@@ -315,6 +318,16 @@ impl Handler {
         ensure_worker(shared, s).await?;
         let epoch = shared.epoch();
         let cached = t.described_at(epoch).filter(|d| d.columns.is_some());
+        // Settled once per statement and schema epoch, then cached with it.
+        let inferred = match &cached {
+            Some(_) => None,
+            None => Some(execute::infer_columns(shared, s, &t, &[]).await?),
+        };
+        let inferred_now = cached
+            .as_ref()
+            .map(|d| d.inferred.as_slice())
+            .or(inferred.as_deref())
+            .unwrap_or(&[]);
         let worker = s.worker.as_mut().expect("worker");
         worker
             .start_query(&t.backend_sql, cached.is_none(), |w| {
@@ -339,6 +352,7 @@ impl Handler {
                 .as_ref()
                 .and_then(|d| d.columns.as_deref())
                 .map(Vec::as_slice),
+            inferred_now,
             &mut parsed,
         )
         .await?;
@@ -348,6 +362,7 @@ impl Handler {
                 t.described.store(Some(Arc::new(Described {
                     epoch,
                     columns: Some(Arc::new(columns)),
+                    inferred: inferred.unwrap_or_default(),
                     params: None,
                     prepared: false,
                 })));
@@ -434,6 +449,7 @@ impl Handler {
                 columns = Some(Arc::new(vec![ResultColumn {
                     name,
                     ty: Type::TEXT,
+                    scale: None,
                 }]));
             } else {
                 columns = Some(Arc::new(vec![]));
@@ -456,9 +472,11 @@ impl Handler {
                         .map_err(|e| bridge_failure(&e))?
                     {
                         Ok(p) => {
+                            let inferred = execute::infer_columns(shared, s, &t, &[]).await?;
                             let d = Arc::new(Described {
                                 epoch,
                                 columns: p.columns.map(Arc::new),
+                                inferred,
                                 params: p.params,
                                 prepared: true,
                             });
@@ -472,13 +490,6 @@ impl Handler {
                     }
                 }
             };
-            if let Some(metas) = &described.columns {
-                columns = Some(Arc::new(resolve_columns(&t, metas, None)));
-            } else if !matches!(t.kind, StatementKind::Select | StatementKind::Other)
-                && !t.returning
-            {
-                columns = Some(Arc::new(vec![]));
-            }
             for (i, ty) in t.param_types.iter().enumerate() {
                 if param_types[i].is_none() {
                     param_types[i] = ty.clone();
@@ -509,12 +520,47 @@ impl Handler {
                             Some(i) => cols.get(i),
                             None => cols.iter().find(|(c, _)| *c == link.column),
                         };
-                        if let Some((_, ty)) = found {
-                            param_types[link.param] = Some(ty.clone());
+                        if let Some((_, ct)) = found {
+                            param_types[link.param] = Some(ct.ty.clone());
                             break;
                         }
                     }
                 }
+            }
+            // Columns computed from `$n` follow the parameter types just settled.
+            let with_params;
+            let inferred: &[Option<ColumnType>] =
+                if t.column_exprs.iter().any(TypeExpr::mentions_param) {
+                    with_params = execute::infer_columns(shared, s, &t, &param_types).await?;
+                    &with_params
+                } else {
+                    &described.inferred
+                };
+            if let Some(metas) = &described.columns {
+                columns = Some(Arc::new(resolve_columns(&t, metas, inferred, None)));
+            } else if t.returning {
+                // SQLite cannot describe RETURNING without running it: the
+                // statement text and the catalog can.
+                columns = match execute::columns_from_text(&t, inferred) {
+                    Some(cols) => Some(Arc::new(cols)),
+                    None => match t.tables.first() {
+                        Some(table) => {
+                            let cols = execute::table_columns(shared, s, table).await?;
+                            Some(Arc::new(
+                                cols.iter()
+                                    .map(|(name, ct)| ResultColumn {
+                                        name: name.clone(),
+                                        ty: ct.ty.clone(),
+                                        scale: ct.scale,
+                                    })
+                                    .collect(),
+                            ))
+                        }
+                        None => None,
+                    },
+                };
+            } else if !matches!(t.kind, StatementKind::Select | StatementKind::Other) {
+                columns = Some(Arc::new(vec![]));
             }
         }
         release_if_idle(shared, s);
@@ -563,6 +609,7 @@ impl Handler {
                     max_rows,
                     &mut active,
                     None,
+                    &[],
                     &mut None,
                 )
                 .await?;
@@ -628,6 +675,7 @@ impl Handler {
             max_rows,
             &mut active,
             None,
+            &[],
             &mut None,
         )
         .await?;

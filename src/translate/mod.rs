@@ -23,7 +23,7 @@ use sqlparser::parser::Parser;
 use thiserror::Error;
 
 use crate::bridge::ColumnMeta;
-use crate::catalog::types;
+use crate::catalog::types::{self, ColumnType};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Dialect {
@@ -59,6 +59,8 @@ pub struct Described {
     pub epoch: u64,
     /// Declared result columns; `None` when the backend cannot tell.
     pub columns: Option<Arc<Vec<ColumnMeta>>>,
+    /// Catalog-settled column types (see [`TypeExpr`]), per column.
+    pub inferred: Vec<Option<ColumnType>>,
     /// Placeholder types from a `P`repare; `None` when unknown or not asked.
     pub params: Option<Vec<(String, i64)>>,
     /// Came from a `P`repare (not from an executed statement's `D` frame).
@@ -81,6 +83,9 @@ pub struct Translation {
     pub tables: Vec<String>,
     /// Per result column: the PostgreSQL type of literals, casts and known functions.
     pub column_types: Vec<Option<Type>>,
+    /// Per result column: the type's shape, settled against the catalog when
+    /// neither the text nor the backend's declared type decides it.
+    pub column_exprs: Vec<TypeExpr>,
     /// Per result column: the name PostgreSQL gives an unaliased expression.
     pub column_names: Vec<Option<String>>,
     pub kind: StatementKind,
@@ -100,6 +105,114 @@ impl Translation {
     pub fn described_at(&self, epoch: u64) -> Option<Arc<Described>> {
         self.described.load_full().filter(|d| d.epoch == epoch)
     }
+}
+
+/// How a result column's type follows from its inputs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TypeExpr {
+    Known(Type),
+    Column {
+        table: Option<String>,
+        column: String,
+    },
+    /// A `$n` parameter (zero-based), typed at Parse.
+    Param(usize),
+    Aggregate(Aggregate, Box<TypeExpr>),
+    Arith(ArithOp, Box<TypeExpr>, Box<TypeExpr>),
+    Unknown,
+}
+
+impl TypeExpr {
+    /// Whether any leaf satisfies `leaf` (to know if the catalog or the
+    /// parameter types are needed).
+    pub fn any_leaf(&self, leaf: &dyn Fn(&TypeExpr) -> bool) -> bool {
+        match self {
+            TypeExpr::Aggregate(_, a) => a.any_leaf(leaf),
+            TypeExpr::Arith(_, a, b) => a.any_leaf(leaf) || b.any_leaf(leaf),
+            other => leaf(other),
+        }
+    }
+
+    pub fn mentions_column(&self) -> bool {
+        self.any_leaf(&|e| matches!(e, TypeExpr::Column { .. }))
+    }
+
+    pub fn mentions_param(&self) -> bool {
+        self.any_leaf(&|e| matches!(e, TypeExpr::Param(_)))
+    }
+
+    /// The type PostgreSQL gives this expression; `leaf` types columns and
+    /// parameters. `None` where the rules here do not decide.
+    pub fn resolve(&self, leaf: &dyn Fn(&TypeExpr) -> Option<ColumnType>) -> Option<ColumnType> {
+        match self {
+            TypeExpr::Known(t) => Some(ColumnType::of(t.clone())),
+            TypeExpr::Column { .. } | TypeExpr::Param(_) => leaf(self),
+            TypeExpr::Unknown => None,
+            TypeExpr::Aggregate(agg, arg) => {
+                let a = arg.resolve(leaf)?;
+                Some(match (agg, &a.ty) {
+                    (Aggregate::MinMax, _) => a,
+                    (Aggregate::Sum, &Type::INT2 | &Type::INT4) => ColumnType::of(Type::INT8),
+                    (Aggregate::Sum, &Type::INT8) => ColumnType {
+                        ty: Type::NUMERIC,
+                        scale: Some(0),
+                    },
+                    (Aggregate::Sum, &Type::FLOAT4 | &Type::FLOAT8 | &Type::NUMERIC) => a,
+                    (Aggregate::Avg, &Type::INT2 | &Type::INT4 | &Type::INT8) => {
+                        ColumnType::of(Type::NUMERIC)
+                    }
+                    (Aggregate::Avg, &Type::FLOAT4 | &Type::FLOAT8) => ColumnType::of(Type::FLOAT8),
+                    (Aggregate::Avg, &Type::NUMERIC) => ColumnType::of(Type::NUMERIC),
+                    _ => return None,
+                })
+            }
+            TypeExpr::Arith(op, l, r) => {
+                let (a, b) = (l.resolve(leaf)?, r.resolve(leaf)?);
+                let rank = |t: &Type| match *t {
+                    Type::INT2 | Type::INT4 => Some(0),
+                    Type::INT8 => Some(1),
+                    Type::NUMERIC => Some(2),
+                    Type::FLOAT4 | Type::FLOAT8 => Some(3),
+                    _ => None,
+                };
+                let (ra, rb) = (rank(&a.ty)?, rank(&b.ty)?);
+                Some(match ra.max(rb) {
+                    0 => ColumnType::of(Type::INT4),
+                    1 => ColumnType::of(Type::INT8),
+                    3 => ColumnType::of(Type::FLOAT8),
+                    _ => {
+                        // Integers act as numeric with scale 0.
+                        let sa = if ra == 2 { a.scale } else { Some(0) };
+                        let sb = if rb == 2 { b.scale } else { Some(0) };
+                        let scale = match (op, sa, sb) {
+                            (ArithOp::Additive, Some(x), Some(y)) => Some(x.max(y)),
+                            (ArithOp::Multiply, Some(x), Some(y)) => Some(x + y),
+                            _ => None,
+                        };
+                        ColumnType {
+                            ty: Type::NUMERIC,
+                            scale,
+                        }
+                    }
+                })
+            }
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Aggregate {
+    Sum,
+    Avg,
+    /// Functions whose result has their argument's type (`min`, `max`, `abs`, ...).
+    MinMax,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ArithOp {
+    Additive,
+    Multiply,
+    Divide,
 }
 
 /// A parameter whose type comes from a table column.
@@ -193,6 +306,7 @@ pub fn translate(sql: &str, dialect: Dialect) -> Result<Translation, TranslateEr
         tables: Vec::new(),
         column_types: Vec::new(),
         column_names: Vec::new(),
+        column_exprs: Vec::new(),
         param_casts: Vec::new(),
         kind,
         tag,
@@ -272,33 +386,88 @@ fn fold_ident(id: &ast::Ident) -> String {
     }
 }
 
+/// Records what PostgreSQL knows about each output column of a select
+/// list or RETURNING list. A wildcard hides positions, so then nothing is
+/// recorded and the backend's description decides.
+fn project(items: &[SelectItem], t: &mut Translation) {
+    for item in items {
+        let (e, name) = match item {
+            SelectItem::UnnamedExpr(e) => (e, pg_column_name(e)),
+            SelectItem::ExprWithAlias { expr, .. } => (expr, None),
+            _ => {
+                t.column_types.clear();
+                t.column_names.clear();
+                t.column_exprs.clear();
+                return;
+            }
+        };
+        t.column_types.push(expr_type(e));
+        t.column_names.push(name);
+        t.column_exprs.push(type_expr(e));
+    }
+}
+
+/// The shape of an expression's type, for what only the catalog can settle
+/// (`sum(price)`, `qty + 1`).
+fn type_expr(e: &Expr) -> TypeExpr {
+    if let Some(ty) = expr_type(e) {
+        return TypeExpr::Known(ty);
+    }
+    match e {
+        Expr::Identifier(_) | Expr::CompoundIdentifier(_) => match column_of(e) {
+            Some((table, column)) => TypeExpr::Column { table, column },
+            None => TypeExpr::Unknown,
+        },
+        Expr::Nested(inner) => type_expr(inner),
+        Expr::Value(_) => match placeholder_index(e) {
+            Some(p) => TypeExpr::Param(p),
+            None => TypeExpr::Unknown,
+        },
+        Expr::UnaryOp { expr, .. } => type_expr(expr),
+        Expr::BinaryOp { left, op, right } => {
+            let op = match op {
+                BinaryOperator::Plus | BinaryOperator::Minus => ArithOp::Additive,
+                BinaryOperator::Multiply => ArithOp::Multiply,
+                BinaryOperator::Divide | BinaryOperator::Modulo => ArithOp::Divide,
+                _ => return TypeExpr::Unknown,
+            };
+            TypeExpr::Arith(op, Box::new(type_expr(left)), Box::new(type_expr(right)))
+        }
+        Expr::Function(f) => {
+            let agg = match f.name.to_string().to_ascii_lowercase().as_str() {
+                "sum" => Aggregate::Sum,
+                "avg" => Aggregate::Avg,
+                "min" | "max" => Aggregate::MinMax,
+                "abs" | "coalesce" | "round" | "greatest" | "least" => Aggregate::MinMax,
+                _ => return TypeExpr::Unknown,
+            };
+            match &f.args {
+                FunctionArguments::List(l) => match l.args.first() {
+                    Some(ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(arg))) => {
+                        TypeExpr::Aggregate(agg, Box::new(type_expr(arg)))
+                    }
+                    _ => TypeExpr::Unknown,
+                },
+                _ => TypeExpr::Unknown,
+            }
+        }
+        _ => TypeExpr::Unknown,
+    }
+}
+
 /// Fills in result column types/names and parameter-to-column links.
 fn analyse(stmt: &mut Statement, t: &mut Translation) {
     match stmt {
         Statement::Query(q) => {
             if let SetExpr::Select(sel) = q.body.as_ref() {
-                let mut any_wildcard = false;
-                for item in &sel.projection {
-                    match item {
-                        SelectItem::UnnamedExpr(e) => {
-                            t.column_types.push(expr_type(e));
-                            t.column_names.push(pg_column_name(e));
-                        }
-                        SelectItem::ExprWithAlias { expr, .. } => {
-                            t.column_types.push(expr_type(expr));
-                            t.column_names.push(None);
-                        }
-                        _ => any_wildcard = true,
-                    }
-                }
-                if any_wildcard {
-                    t.column_types.clear();
-                    t.column_names.clear();
-                }
+                project(&sel.projection, t);
             }
         }
         Statement::Insert(ins) => {
             t.returning = ins.returning.is_some();
+            if let Some(items) = &ins.returning {
+                project(items, t);
+            }
             let table = ins.table.to_string().to_lowercase();
             let cols: Vec<String> = ins
                 .columns
@@ -331,10 +500,16 @@ fn analyse(stmt: &mut Statement, t: &mut Translation) {
     }
     if let Statement::Delete(del) = stmt {
         t.returning = del.returning.is_some();
+        if let Some(items) = &del.returning {
+            project(items, t);
+        }
     }
     // Comparisons and assignments anywhere: `col = $n`, `SET col = $n`.
     if let Statement::Update(upd) = stmt {
         t.returning = upd.returning.is_some();
+        if let Some(items) = &upd.returning {
+            project(items, t);
+        }
         for a in &upd.assignments {
             if let (ast::AssignmentTarget::ColumnName(name), Some(p)) =
                 (&a.target, placeholder_index(&a.value))
@@ -596,6 +771,8 @@ fn rewrite_expr(e: &mut Expr, dialect: Dialect) -> Result<bool, TranslateError> 
             let target = types::from_sql_name(&data_type.to_string());
             if dialect == Dialect::Sqlite {
                 let func = match target {
+                    // SQLite's date() keeps the date part of a timestamp text.
+                    Some(Type::DATE) => Some("date"),
                     Some(Type::INT2 | Type::INT4 | Type::INT8 | Type::OID) => Some("pg_int"),
                     Some(Type::FLOAT4 | Type::FLOAT8) => Some("pg_float"),
                     Some(Type::NUMERIC) => Some("pg_numeric"),
@@ -694,7 +871,7 @@ mod tests {
         .unwrap();
         assert_eq!(
             t.backend_sql,
-            "SELECT pg_int(a), pg_div(b, c), CAST('2024-01-01' AS TEXT) FROM t WHERE id = ?"
+            "SELECT pg_int(a), pg_div(b, c), date('2024-01-01') FROM t WHERE id = ?"
         );
         assert_eq!(
             t.param_columns,
@@ -726,6 +903,46 @@ mod tests {
         assert_eq!(t.backend_sql, "INSERT INTO items (id, name) VALUES (?, ?)");
         assert_eq!(t.param_columns.len(), 2);
         assert_eq!(t.param_columns[1].column, "name");
+    }
+
+    #[test]
+    fn computed_columns_follow_postgresql_type_rules() {
+        let t = translate(
+            "select sum(qty), sum(id), avg(qty), max(price), price * 2, qty + 1, price + qty, amount * 1.5 from t",
+            Dialect::Sqlite,
+        )
+        .unwrap();
+        let catalog = |e: &TypeExpr| match e {
+            TypeExpr::Column { column, .. } => match column.as_str() {
+                "qty" => Some(ColumnType::of(Type::INT4)),
+                "id" => Some(ColumnType::of(Type::INT8)),
+                "price" => Some(ColumnType {
+                    ty: Type::NUMERIC,
+                    scale: Some(2),
+                }),
+                "amount" => Some(ColumnType::of(Type::FLOAT8)),
+                _ => None,
+            },
+            _ => None,
+        };
+        let got: Vec<Option<(Type, Option<u16>)>> = t
+            .column_exprs
+            .iter()
+            .map(|e| e.resolve(&catalog).map(|c| (c.ty, c.scale)))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                Some((Type::INT8, None)),
+                Some((Type::NUMERIC, Some(0))),
+                Some((Type::NUMERIC, None)),
+                Some((Type::NUMERIC, Some(2))),
+                Some((Type::NUMERIC, Some(2))),
+                Some((Type::INT4, None)),
+                Some((Type::NUMERIC, Some(2))),
+                Some((Type::FLOAT8, None)),
+            ]
+        );
     }
 
     #[test]
