@@ -14,6 +14,7 @@ PYTHON="${PYTHON:-python3}"
 apt_missing=()
 command -v psql >/dev/null 2>&1 || [[ -x /usr/lib/postgresql/15/bin/psql ]] || apt_missing+=(postgresql-client)
 command -v npm >/dev/null 2>&1 || apt_missing+=(nodejs npm)
+command -v openssl >/dev/null 2>&1 || apt_missing+=(openssl)
 if ((${#apt_missing[@]})) && command -v apt-get >/dev/null 2>&1 && [[ $(id -u) == 0 ]]; then
     echo "test-deps: apt-get installing ${apt_missing[*]}"
     apt-get update -qq >/dev/null
