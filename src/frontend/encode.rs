@@ -170,9 +170,21 @@ pub fn put_float_text(buf: &mut BytesMut, f: f64) {
     if f == 0.0 {
         return buf.put_slice(if f.is_sign_negative() { b"-0" } else { b"0" });
     }
-    // ryu's scientific form gives the shortest digits and the exponent.
+    let abs = f.abs();
+    // Common case first, without digit shuffling: whole numbers print as
+    // integers, and ryu's plain decimal form is already PostgreSQL's inside
+    // 1e-4 <= |x| < 1e15 (ryu switches to exponents only outside 1e-5..1e16).
+    if abs < 1e15 && f.fract() == 0.0 {
+        buf.put_slice(itoa::Buffer::new().format(f as i64).as_bytes());
+        return;
+    }
     let mut rb = ryu::Buffer::new();
     let s = rb.format_finite(f);
+    if (1e-4..1e15).contains(&abs) && !s.as_bytes().contains(&b'e') {
+        buf.put_slice(s.as_bytes());
+        return;
+    }
+    // Exponent form: collect the shortest digits and the decimal exponent.
     let (neg, s) = match s.strip_prefix('-') {
         Some(rest) => (true, rest),
         None => (false, s),
