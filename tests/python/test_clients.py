@@ -714,3 +714,32 @@ def test_concurrent_connections_and_isolation(iriswire_server, dbname):
     finally:
         for conn in (a, b, c):
             conn.close()
+
+
+# --------------------------------------------------------------------------
+# JDBC (pgjdbc from Debian's libpostgresql-jdbc-java)
+# --------------------------------------------------------------------------
+
+JDBC_JAR = "/usr/share/java/postgresql.jar"
+
+
+def test_jdbc(iriswire_server, dbname, tmp_path):
+    if not (os.path.exists(JDBC_JAR) and shutil.which("javac") and shutil.which("java")):
+        pytest.skip("pgjdbc or a JDK is missing: " + DEPS_HINT)
+    source = os.path.join(os.path.dirname(__file__), "..", "java", "JdbcClient.java")
+    subprocess.run(["javac", "-d", str(tmp_path), source], check=True, timeout=120)
+    url = "jdbc:postgresql://%s:%d/%s?user=%s" % (
+        iriswire_server.host, iriswire_server.port, dbname, iriswire_server.user)
+    r = subprocess.run(
+        ["java", "-cp", "%s:%s" % (tmp_path, JDBC_JAR), "JdbcClient", url],
+        capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stdout + r.stderr
+    lines = [line.split("\t") for line in r.stdout.splitlines()]
+    assert [l for l in lines if l[0] == "insert"] == [["insert", "1"]] * 8
+    types = next(l for l in lines if l[0] == "types")
+    assert types[1:] == ["int4", "varchar", "numeric", "bool", "timestamp"]
+    row = next(l for l in lines if l[0] == "row")
+    assert row[1:] == ["3", "item3", "3.25", "false", "2024-01-04 10:00:00.0"]
+    assert ["after", "7", "item1"] in lines
+    assert ["error", "23505"] in lines
+    assert ["usable", "2"] in lines
