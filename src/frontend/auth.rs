@@ -165,6 +165,26 @@ impl Startup {
         }
     }
 
+    /// PostgreSQL refuses a connection to a missing database at start-up
+    /// (FATAL 3D000). An IRIS namespace is only known to exist once a worker
+    /// has entered it, so check out a worker (and hand it straight back).
+    /// Other failures, such as a busy pool, are left to the first statement.
+    async fn check_database<C: ClientInfo>(&self, client: &C) -> PgWireResult<()> {
+        let md = client.metadata();
+        let user = md.get(METADATA_USER).cloned().unwrap_or_default();
+        let database = md
+            .get(METADATA_DATABASE)
+            .cloned()
+            .unwrap_or_else(|| user.clone());
+        match self.shared.pools.acquire(&database, &user).await {
+            Err(e) if e.sqlstate() == "3D000" => Err(fatal(
+                "3D000",
+                format!("database \"{database}\" does not exist"),
+            )),
+            _ => Ok(()),
+        }
+    }
+
     fn finish_session<C: ClientInfo>(&self, client: &C) {
         let md = client.metadata();
         let user = md.get(METADATA_USER).cloned().unwrap_or_default();
@@ -248,6 +268,7 @@ impl StartupHandler for Startup {
             _ => return Ok(()),
         };
         if let AuthOutcome::Authenticated { final_message, .. } = outcome {
+            self.check_database(client).await?;
             self.finish_session(client);
             self.driver
                 .complete_authentication(client, final_message)

@@ -102,7 +102,13 @@ pub fn bridge_failure(e: &BridgeError) -> PgWireError {
 }
 
 pub fn acquire_failure(e: &AcquireError) -> PgWireError {
-    error(e.sqlstate(), e.to_string())
+    match e {
+        // The backend's own words (e.g. a namespace that does not exist).
+        AcquireError::Start { source, .. } if matches!(**source, BridgeError::Backend(_)) => {
+            bridge_failure(source)
+        }
+        _ => error(e.sqlstate(), e.to_string()),
+    }
 }
 
 /// Resolves result columns, first rule that decides wins: the literal or
@@ -524,12 +530,19 @@ pub async fn table_columns(
     let sql = match shared.translations.dialect() {
         crate::translate::Dialect::Sqlite => "SELECT name, type FROM pragma_table_info(?)",
         crate::translate::Dialect::Iris => {
-            "SELECT COLUMN_NAME, DATA_TYPE FROM INFORMATION_SCHEMA.COLUMNS WHERE LOWER(TABLE_NAME) = LOWER(?)"
+            "SELECT COLUMN_NAME, DATA_TYPE FROM INFORMATION_SCHEMA.COLUMNS WHERE TABLE_SCHEMA = ? AND LOWER(TABLE_NAME) = LOWER(?)"
         }
     };
+    let schema = &shared.config.iris.schema;
+    let dialect = shared.translations.dialect();
     worker
         .start_query(sql, false, |w| {
-            w.tuple_header(1);
+            if dialect == crate::translate::Dialect::Iris {
+                w.tuple_header(2);
+                w.str(schema);
+            } else {
+                w.tuple_header(1);
+            }
             w.str(table);
             Ok::<(), ()>(())
         })

@@ -495,16 +495,6 @@ impl Handler {
                     param_types[i] = ty.clone();
                 }
             }
-            if let Some(params) = &described.params {
-                for (k, &p) in t.param_order.iter().enumerate() {
-                    if param_types[p].is_none()
-                        && let Some((name, code)) = params.get(k)
-                    {
-                        param_types[p] =
-                            types::from_declared(name).or_else(|| types::from_odbc(*code, 0, 0));
-                    }
-                }
-            }
             if param_types.iter().any(Option::is_none) && !t.param_columns.is_empty() {
                 for link in t.param_columns.clone() {
                     if param_types.get(link.param).is_some_and(Option::is_some) {
@@ -524,6 +514,18 @@ impl Handler {
                             param_types[link.param] = Some(ct.ty.clone());
                             break;
                         }
+                    }
+                }
+            }
+            // The backend's own parameter types come last: IRIS types a `?` it
+            // cannot place as VARCHAR, which a column comparison beats.
+            if let Some(params) = &described.params {
+                for (k, &p) in t.param_order.iter().enumerate() {
+                    if param_types[p].is_none()
+                        && let Some((name, code)) = params.get(k)
+                    {
+                        param_types[p] =
+                            types::from_declared(name).or_else(|| types::from_odbc(*code, 0, 0));
                     }
                 }
             }

@@ -92,9 +92,18 @@ _STATEMENT_TYPES = {"SELECT": 1, "WITH": 1, "VALUES": 1, "INSERT": 2, "UPDATE": 
 _PLACEHOLDER = re.compile(r"'[^']*'|\"[^\"]*\"|(\?)")
 
 
+# IRIS's INFORMATION_SCHEMA.COLUMNS (the columns iriswire reads), over SQLite's catalog.
+_INFORMATION_SCHEMA_COLUMNS = (
+    "(SELECT 'SQLUser' AS TABLE_SCHEMA, m.name AS TABLE_NAME, p.name AS COLUMN_NAME, "
+    "lower(p.type) AS DATA_TYPE FROM sqlite_master m, pragma_table_info(m.name) p "
+    "WHERE m.type = 'table')")
+
+
 def _iris_sql(sql):
     # IRIS spells BEGIN as START TRANSACTION; sqlite3 knows only BEGIN.
-    return "BEGIN" if re.match(r"\s*START\s+TRANSACTION\s*\Z", sql, re.I) else sql
+    if re.match(r"\s*START\s+TRANSACTION\s*\Z", sql, re.I):
+        return "BEGIN"
+    return re.sub(r"INFORMATION_SCHEMA\.COLUMNS", _INFORMATION_SCHEMA_COLUMNS, sql, flags=re.I)
 
 
 class _List:
