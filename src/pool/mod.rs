@@ -183,6 +183,19 @@ impl PoolRegistry {
             .build()
             .map_err(|_| AcquireError::Closed)?;
         pools.insert(key, pool.clone());
+        if c.pool_min_size > 0 {
+            // Start the minimum in the background; the first client need not wait.
+            let (warm, n) = (pool.clone(), c.pool_min_size);
+            tokio::spawn(async move {
+                let mut held = Vec::with_capacity(n);
+                for _ in 0..n {
+                    match warm.get().await {
+                        Ok(w) => held.push(w),
+                        Err(_) => break,
+                    }
+                }
+            });
+        }
         Ok(pool)
     }
 
