@@ -521,6 +521,19 @@ class SqliteDriver:
             self._conn.execute("PRAGMA foreign_keys = ON")  # PostgreSQL always enforces them
             for function_name, arity, function in SQLITE_FUNCTIONS:
                 self._conn.create_function(function_name, arity, function, deterministic=True)
+            # PostgreSQL's session functions, answered from what the front end
+            # passed in (the SQL is rewritten to call these).
+            session = {
+                "version": "PostgreSQL %s (iriswire %s, SQLite %s)" % (
+                    config.get("pg_version", "16.6"), config.get("iriswire_version", "?"),
+                    sqlite3.sqlite_version),
+                "current_database": config.get("database_name", "postgres"),
+                "current_schema": "public",
+                "current_user": config.get("user", ""),
+            }
+            for function_name, value in session.items():
+                self._conn.create_function(function_name, 0, lambda value=value: value, deterministic=True)
+            self._conn.create_function("pg_backend_pid", 0, os.getpid, deterministic=True)
         except Exception as exc:
             raise sqlite_error(exc) from exc
         self._cursor = self._conn.cursor()

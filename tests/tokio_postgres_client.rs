@@ -135,6 +135,31 @@ async fn repeated_simple_queries_keep_declared_column_types() {
 }
 
 #[tokio::test]
+async fn session_functions_and_escape_strings() {
+    let server = Server::start();
+    let c = connect(&server, "shop").await;
+    let row = c
+        .query_one(
+            "SELECT version(), current_database(), current_user, current_schema, E'a\\tb', now()::date = current_date",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert!(
+        row.get::<_, &str>(0)
+            .starts_with("PostgreSQL 16.6 (iriswire")
+    );
+    assert_eq!(row.get::<_, &str>(1), "shop");
+    assert_eq!(row.get::<_, &str>(2), "tester");
+    assert_eq!(row.get::<_, &str>(3), "public");
+    assert_eq!(row.get::<_, &str>(4), "a\tb");
+    assert!(row.get::<_, bool>(5));
+    assert_eq!(row.columns()[2].name(), "current_user");
+    let err = c.simple_query("SELECT E'\\0'").await.unwrap_err();
+    assert_eq!(err.as_db_error().unwrap().code().code(), "22025");
+}
+
+#[tokio::test]
 async fn literals_are_typed_like_postgresql() {
     let server = Server::start();
     let c = connect(&server, "app").await;

@@ -129,13 +129,17 @@ impl PoolRegistry {
             && !name.starts_with('-')
     }
 
-    fn driver_config(&self, database: &str) -> serde_json::Value {
+    fn driver_config(&self, database: &str, user: &str) -> serde_json::Value {
         let c = &self.config;
         match c.backend {
             BackendKind::Sqlite => serde_json::json!({
                 "driver": "sqlite",
                 "database": c.database_path(database),
                 "batch_rows": c.batch_rows,
+                "database_name": database,
+                "user": user,
+                "pg_version": crate::frontend::session::SERVER_VERSION,
+                "iriswire_version": env!("CARGO_PKG_VERSION"),
             }),
             BackendKind::IrisEmbedded => serde_json::json!({
                 "driver": "iris-embedded",
@@ -168,7 +172,7 @@ impl PoolRegistry {
             spec: WorkerSpec {
                 python: c.python.clone(),
                 script: self.script.clone(),
-                config_json: self.driver_config(database).to_string(),
+                config_json: self.driver_config(database, user).to_string(),
                 extra_env: Vec::new(),
                 start_timeout: c.worker_start_timeout,
             },

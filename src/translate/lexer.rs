@@ -154,6 +154,129 @@ fn is_ident_byte_before(b: &[u8], i: usize) -> bool {
     i > 0 && is_ident_byte(b[i - 1])
 }
 
+fn is_escape_string_start(b: &[u8], i: usize) -> bool {
+    (b[i] == b'e' || b[i] == b'E') && b.get(i + 1) == Some(&b'\'') && !is_ident_byte_before(b, i)
+}
+
+/// Whether the text has PostgreSQL escape strings (`E'...'`), which no
+/// backend understands.
+pub fn has_escape_strings(sql: &str) -> bool {
+    let b = sql.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        if is_escape_string_start(b, i) {
+            return true;
+        }
+        i = skip_token(b, i);
+    }
+    false
+}
+
+/// Rewrites `E'...'` escape strings as standard literals (`'...'`, quotes
+/// doubled), decoding PostgreSQL's backslash escapes.
+pub fn standard_strings(sql: &str) -> Result<String, super::TranslateError> {
+    let b = sql.as_bytes();
+    let mut out = String::with_capacity(sql.len());
+    let (mut i, mut copied) = (0, 0);
+    while i < b.len() {
+        if !is_escape_string_start(b, i) {
+            i = skip_token(b, i);
+            continue;
+        }
+        let end = skip_token(b, i + 1);
+        out.push_str(&sql[copied..i]);
+        let body = &sql[i + 2..end.saturating_sub(1).max(i + 2)];
+        out.push('\'');
+        decode_escapes(body, &mut out)?;
+        out.push('\'');
+        copied = end;
+        i = end;
+    }
+    out.push_str(&sql[copied..]);
+    Ok(out)
+}
+
+fn decode_escapes(body: &str, out: &mut String) -> Result<(), super::TranslateError> {
+    let bad = |what: &str| super::TranslateError::InvalidEscape(what.to_owned());
+    let mut chars = body.chars().peekable();
+    let push = |c: char, out: &mut String| {
+        if c == '\'' {
+            out.push_str("''");
+        } else {
+            out.push(c);
+        }
+    };
+    while let Some(c) = chars.next() {
+        if c == '\'' {
+            // '' inside the literal is one quote
+            chars.next_if_eq(&'\'');
+            push('\'', out);
+            continue;
+        }
+        if c != '\\' {
+            push(c, out);
+            continue;
+        }
+        let Some(e) = chars.next() else { break };
+        let decoded = match e {
+            'b' => '\u{8}',
+            'f' => '\u{c}',
+            'n' => '\n',
+            'r' => '\r',
+            't' => '\t',
+            '0'..='7' => {
+                let mut v = e.to_digit(8).unwrap();
+                for _ in 0..2 {
+                    match chars.peek().and_then(|c| c.to_digit(8)) {
+                        Some(d) => {
+                            v = v * 8 + d;
+                            chars.next();
+                        }
+                        None => break,
+                    }
+                }
+                char::from_u32(v).ok_or_else(|| bad("\\ooo"))?
+            }
+            'x' => {
+                let mut v = 0;
+                let mut n = 0;
+                while n < 2 {
+                    match chars.peek().and_then(|c| c.to_digit(16)) {
+                        Some(d) => {
+                            v = v * 16 + d;
+                            chars.next();
+                            n += 1;
+                        }
+                        None => break,
+                    }
+                }
+                if n == 0 {
+                    return Err(bad("\\x"));
+                }
+                char::from_u32(v).ok_or_else(|| bad("\\x"))?
+            }
+            'u' | 'U' => {
+                let digits = if e == 'u' { 4 } else { 8 };
+                let mut v = 0u32;
+                for _ in 0..digits {
+                    let d = chars
+                        .next()
+                        .and_then(|c| c.to_digit(16))
+                        .ok_or_else(|| bad("\\u"))?;
+                    v = v * 16 + d;
+                }
+                char::from_u32(v).ok_or_else(|| bad("\\u"))?
+            }
+            other => other,
+        };
+        if decoded == '\0' {
+            return Err(bad("\\0 (PostgreSQL strings cannot contain NUL)"));
+        }
+        push(decoded, out);
+    }
+    Ok(())
+}
+
 /// The first `n` keywords of a statement, upper-cased, skipping comments and
 /// opening parentheses.
 pub fn leading_keywords(sql: &str, n: usize) -> Vec<String> {
@@ -234,6 +357,18 @@ mod tests {
             positional_placeholders("select $2, '$1', $1, $$ $3 $$ from t where a = $2");
         assert_eq!(sql, "select ?, '$1', ?, $$ $3 $$ from t where a = ?");
         assert_eq!(order, vec![1, 0, 1]);
+    }
+
+    #[test]
+    fn escape_strings_become_standard_literals() {
+        let sql = "select E'it\\'s\\n\\x41\\101\\u00e9', 'plain\\n', e'a''b', name from e";
+        assert!(has_escape_strings(sql));
+        assert_eq!(
+            standard_strings(sql).unwrap(),
+            "select 'it''s\nAAé', 'plain\\n', 'a''b', name from e"
+        );
+        assert!(!has_escape_strings("select 'E''x', some_e'"));
+        assert!(standard_strings("select E'\\0'").is_err());
     }
 
     #[test]

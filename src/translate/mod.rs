@@ -229,12 +229,15 @@ pub struct ParamColumn {
 pub enum TranslateError {
     #[error("{0} is not supported by iriswire")]
     Unsupported(String),
+    #[error("invalid escape sequence {0} in an E'' string")]
+    InvalidEscape(String),
 }
 
 impl TranslateError {
     pub fn sqlstate(&self) -> &'static str {
         match self {
             TranslateError::Unsupported(_) => "0A000",
+            TranslateError::InvalidEscape(_) => "22025",
         }
     }
 }
@@ -339,6 +342,9 @@ pub fn translate(sql: &str, dialect: Dialect) -> Result<Translation, TranslateEr
         (StatementKind::Commit, _) => text = "COMMIT".into(),
         (StatementKind::Rollback, _) => text = "ROLLBACK".into(),
         _ => {}
+    }
+    if lexer::has_escape_strings(&text) {
+        text = std::borrow::Cow::Owned(lexer::standard_strings(&text)?);
     }
     let (backend_sql, order) = lexer::positional_placeholders(&text);
     t.param_count = order.iter().map(|p| p + 1).max().unwrap_or(0);
@@ -656,9 +662,8 @@ fn expr_type(e: &Expr) -> Option<Type> {
                 | "position" => Some(Type::INT4),
                 "lower" | "upper" | "concat" | "substr" | "substring" | "trim" | "ltrim"
                 | "rtrim" | "replace" | "version" | "current_database" | "current_schema"
-                | "current_user" | "session_user" | "md5" | "repeat" | "lpad" | "rpad" => {
-                    Some(Type::TEXT)
-                }
+                | "current_user" | "session_user" | "user" | "current_role" | "current_catalog"
+                | "md5" | "repeat" | "lpad" | "rpad" | "initcap" => Some(Type::TEXT),
                 "now"
                 | "current_timestamp"
                 | "statement_timestamp"
@@ -817,11 +822,40 @@ fn rewrite_expr(e: &mut Expr, dialect: Dialect) -> Result<bool, TranslateError> 
         }
         Expr::Function(f) if dialect == Dialect::Sqlite => {
             let name = f.name.to_string().to_ascii_lowercase();
-            if name == "now" && matches!(&f.args, FunctionArguments::List(l) if l.args.is_empty()) {
-                *e = Expr::Identifier(ast::Ident::new("CURRENT_TIMESTAMP"));
-                return Ok(true);
+            let no_args = match &f.args {
+                FunctionArguments::List(l) => l.args.is_empty(),
+                FunctionArguments::None => true,
+                FunctionArguments::Subquery(_) => false,
+            };
+            match name.as_str() {
+                "now" | "localtimestamp" | "transaction_timestamp" | "statement_timestamp"
+                    if no_args =>
+                {
+                    *e = Expr::Identifier(ast::Ident::new("CURRENT_TIMESTAMP"));
+                    Ok(true)
+                }
+                // Keywords PostgreSQL evaluates per session; the worker
+                // registers them as SQLite functions.
+                "current_user" | "session_user" | "user" | "current_role"
+                    if matches!(f.args, FunctionArguments::None) =>
+                {
+                    *e = call("current_user", vec![]);
+                    Ok(true)
+                }
+                "current_catalog" if matches!(f.args, FunctionArguments::None) => {
+                    *e = call("current_database", vec![]);
+                    Ok(true)
+                }
+                _ => Ok(false),
             }
-            Ok(false)
+        }
+        Expr::Identifier(id)
+            if dialect == Dialect::Sqlite
+                && id.quote_style.is_none()
+                && id.value.eq_ignore_ascii_case("current_schema") =>
+        {
+            *e = call("current_schema", vec![]);
+            Ok(true)
         }
         _ => Ok(false),
     }
@@ -943,6 +977,21 @@ mod tests {
                 Some((Type::FLOAT8, None)),
             ]
         );
+    }
+
+    #[test]
+    fn session_functions_and_escape_strings_reach_sqlite() {
+        let t = translate(
+            "select current_user, current_database(), version(), E'a\\tb\\'c', current_schema",
+            Dialect::Sqlite,
+        )
+        .unwrap();
+        assert_eq!(
+            t.backend_sql,
+            "SELECT current_user(), current_database(), version(), 'a\tb''c', current_schema()"
+        );
+        assert_eq!(t.column_names[0].as_deref(), Some("current_user"));
+        assert_eq!(t.column_types[0], Some(Type::TEXT));
     }
 
     #[test]
