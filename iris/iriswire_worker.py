@@ -446,6 +446,28 @@ def _sqlite3():
     return sqlite3
 
 
+_REWORDINGS = (
+    # (sqlstate, SQLite message pattern, PostgreSQL's message)
+    ("42601", re.compile(r'near "(.*)": syntax error\Z', re.S), 'syntax error at or near "{0}"'),
+    ("42601", re.compile(r"incomplete input\Z"), "syntax error at end of input"),
+    ("42P01", re.compile(r"no such (?:table|view): (?:\w+\.)?(.+)\Z"), 'relation "{0}" does not exist'),
+    ("42703", re.compile(r"no such column: (.+)\Z"), 'column "{0}" does not exist'),
+    ("42P07", re.compile(r"(?:table|view|index) (?:\w+\.)?\"?([^\"]+)\"? already exists\Z"), 'relation "{0}" already exists'),
+    ("42883", re.compile(r"no such function: (.+)\Z"), "function {0}() does not exist"),
+)
+
+
+def _postgres_wording(sqlstate, message):
+    """PostgreSQL's message for a SQLite error, or None (SQLite's text stays
+    in the detail, so nothing is lost)."""
+    for state, pattern, template in _REWORDINGS:
+        if state == sqlstate:
+            match = pattern.match(message)
+            if match:
+                return template.format(*match.groups())
+    return None
+
+
 def sqlite_error(exc):
     """Map an exception raised by sqlite3 (or binding a value) to a WorkerError."""
     global _function_error
@@ -468,6 +490,9 @@ def sqlite_error(exc):
         sqlstate = "23000" if isinstance(exc, _sqlite3().IntegrityError) else "XX000"
     if sqlstate == "57014":
         return WorkerError(sqlstate, CANCEL_MESSAGE, backend_code=code)
+    reworded = _postgres_wording(sqlstate, message)
+    if reworded is not None:
+        return WorkerError(sqlstate, reworded, detail=message, backend_code=code)
     if sqlstate in ("23505", "23503"):
         return WorkerError(sqlstate, _CONSTRAINT_MESSAGES[sqlstate], detail=message, backend_code=code)
     if sqlstate == "23502":

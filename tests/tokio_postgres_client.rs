@@ -222,6 +222,19 @@ async fn errors_carry_the_right_sqlstate_and_sessions_recover() {
         ("SELECT 1 / 0", "22012"),
         ("SELECT 'abc'::int", "22P02"),
     ];
+    // The error cursor points at the offending token in the whole query string.
+    let err = c.simple_query("SELECT 1; SELEC 2").await.unwrap_err();
+    let db = err.as_db_error().unwrap();
+    assert_eq!(db.message(), "syntax error at or near \"SELEC\"");
+    assert_eq!(
+        db.position(),
+        Some(&tokio_postgres::error::ErrorPosition::Original(11))
+    );
+    let err = c.prepare("SELECT * FROM missing_table").await.unwrap_err();
+    assert_eq!(
+        err.as_db_error().unwrap().message(),
+        "relation \"missing_table\" does not exist"
+    );
     for (sql, code) in cases {
         let err = c.simple_query(sql).await.unwrap_err();
         let db = err.as_db_error().unwrap_or_else(|| panic!("{sql}: {err}"));

@@ -84,6 +84,31 @@ pub fn backend_error(e: &BackendError) -> PgWireError {
     PgWireError::UserError(Box::new(info))
 }
 
+/// Adds PostgreSQL's error cursor to a syntax error: the 1-based character
+/// position, in the client's whole query string, of the token the message
+/// names (`syntax error at or near "X"`). `stmt` is a slice of `query`.
+pub fn with_syntax_position(e: PgWireError, query: &str, stmt: &str) -> PgWireError {
+    let PgWireError::UserError(mut info) = e else {
+        return e;
+    };
+    if info.code == "42601" && info.position.is_none() {
+        let base = (stmt.as_ptr() as usize)
+            .checked_sub(query.as_ptr() as usize)
+            .filter(|b| *b + stmt.len() <= query.len())
+            .unwrap_or(0);
+        let at = match info.message.strip_prefix("syntax error at or near \"") {
+            Some(rest) => rest.strip_suffix('"').and_then(|token| stmt.find(token)),
+            None if info.message == "syntax error at end of input" => Some(stmt.len()),
+            None => None,
+        };
+        if let Some(at) = at {
+            let chars = query[..base + at].chars().count() + 1;
+            info.position = Some(chars.to_string());
+        }
+    }
+    PgWireError::UserError(info)
+}
+
 pub fn value_error(e: &ValueError) -> PgWireError {
     error(e.sqlstate, e.message.clone())
 }

@@ -779,6 +779,7 @@ impl SimpleQueryHandler for Handler {
                 continue;
             }
             if let Err(e) = self.simple_statement(client, &mut s, sql).await {
+                let e = execute::with_syntax_position(e, &query.query, sql);
                 if s.worker.as_ref().is_some_and(|w| w.in_transaction) {
                     s.failed = true;
                 }
@@ -854,7 +855,8 @@ impl ExtendedQueryHandler for Handler {
             let mut s = slot.take().ok_or_else(|| error("08P01", "session busy"))?;
             let r = self
                 .prepare(&mut s, &message.query, &message.type_oids)
-                .await;
+                .await
+                .map_err(|e| execute::with_syntax_position(e, &message.query, &message.query));
             let status = txn_status(&s);
             slot.put(s);
             client.set_transaction_status(status);

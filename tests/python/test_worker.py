@@ -326,7 +326,15 @@ class SqliteProtocolTest(WorkerTestCase):
         self.assertEqual(not_null[:3], ("23502", 'null value in column "b" of relation "t" violates not-null constraint',
                                         "NOT NULL constraint failed: t.b"))
         missing = worker.query("SELECT * FROM nope").error
-        self.assertEqual(missing[:4], ("42P01", "no such table: nope", None, None))
+        self.assertEqual(missing[:4], ("42P01", 'relation "nope" does not exist', "no such table: nope", None))
+        column = worker.query("SELECT zz FROM t").error
+        self.assertEqual(column[:3], ("42703", 'column "zz" does not exist', "no such column: zz"))
+        syntax = worker.query("SELEC 1").error
+        self.assertEqual(syntax[:3], ("42601", 'syntax error at or near "SELEC"', 'near "SELEC": syntax error'))
+        incomplete = worker.query("SELECT (1").error
+        self.assertEqual(incomplete[:2], ("42601", "syntax error at end of input"))
+        exists = worker.query("CREATE TABLE t (x int)").error
+        self.assertEqual(exists[:2], ("42P07", 'relation "t" already exists'))
 
     def test_database_locked_and_readonly(self):
         worker = self.sqlite_worker(busy_timeout_ms=100)
