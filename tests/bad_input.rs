@@ -141,6 +141,15 @@ async fn malformed_input_is_refused_and_others_keep_working() {
         "{types:?} {codes:?}"
     );
 
+    // A parameter number no Bind could supply must not size anything by it.
+    let c = connect(&server, "app").await;
+    for sql in ["SELECT $99999999999", "SELECT $2"] {
+        let err = c.simple_query(sql).await.unwrap_err();
+        assert_eq!(err.as_db_error().unwrap().code().code(), "42P02", "{sql}");
+    }
+    let err = c.prepare("SELECT $4294967296").await.unwrap_err();
+    assert_eq!(err.as_db_error().unwrap().code().code(), "42P02");
+
     still_serving(&server).await;
     let rss_after = server.rss_bytes();
     assert!(

@@ -270,7 +270,9 @@ pub fn decode_rows<'a>(
 ) -> Result<usize, MarshalError> {
     let mut r = Reader::new(buf);
     let rows = r.container()?;
-    out.reserve(rows * width);
+    // Counts come from the peer: reserve no more than the bytes could hold
+    // (every value takes at least one byte).
+    out.reserve(rows.saturating_mul(width).min(buf.len()));
     for _ in 0..rows {
         let n = r.container()?;
         if n != width {

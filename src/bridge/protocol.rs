@@ -52,7 +52,7 @@ impl std::fmt::Display for BackendError {
 
 pub fn parse_columns(r: &mut Reader<'_>) -> Result<Vec<ColumnMeta>, MarshalError> {
     let n = r.container()?;
-    let mut cols = Vec::with_capacity(n);
+    let mut cols = Vec::with_capacity(n.min(64));
     for _ in 0..n {
         let width = r.container()?;
         if width < 5 {
@@ -127,7 +127,7 @@ pub fn parse_prepared(payload: &[u8]) -> Result<Prepared, MarshalError> {
         None
     } else {
         let n = r.container()?;
-        let mut v = Vec::with_capacity(n);
+        let mut v = Vec::with_capacity(n.min(64));
         for _ in 0..n {
             r.container()?;
             let name = r.opt_str()?.unwrap_or("").to_ascii_lowercase();

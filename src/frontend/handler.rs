@@ -300,6 +300,13 @@ impl Handler {
             .translations
             .get(sql)
             .map_err(|e| error(e.sqlstate(), e.to_string()))?;
+        if let Some(first) = t.param_order.first() {
+            // A simple Query binds nothing.
+            return Err(error(
+                "42P02",
+                format!("there is no parameter ${}", first + 1),
+            ));
+        }
         match plan(&t, sql, s) {
             Plan::Aborted => return Err(error("25P02", ABORTED)),
             Plan::Local(cmd) => return run_local(client, s, &cmd, true).await,

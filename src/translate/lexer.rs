@@ -185,9 +185,11 @@ pub fn standard_strings(sql: &str) -> Result<String, super::TranslateError> {
         }
         let end = skip_token(b, i + 1);
         out.push_str(&sql[copied..i]);
-        let body = &sql[i + 2..end.saturating_sub(1).max(i + 2)];
         out.push('\'');
-        decode_escapes(body, &mut out)?;
+        // The token runs to the closing quote, or to the end if there is none.
+        if !decode_escapes(&sql[i + 2..end], &mut out)? {
+            return Err(super::TranslateError::UnterminatedString);
+        }
         out.push('\'');
         copied = end;
         i = end;
@@ -196,7 +198,9 @@ pub fn standard_strings(sql: &str) -> Result<String, super::TranslateError> {
     Ok(out)
 }
 
-fn decode_escapes(body: &str, out: &mut String) -> Result<(), super::TranslateError> {
+/// Decodes an escape string's body up to its closing quote (not copied);
+/// returns whether that quote was there.
+fn decode_escapes(body: &str, out: &mut String) -> Result<bool, super::TranslateError> {
     let bad = |what: &str| super::TranslateError::InvalidEscape(what.to_owned());
     let mut chars = body.chars().peekable();
     let push = |c: char, out: &mut String| {
@@ -208,8 +212,10 @@ fn decode_escapes(body: &str, out: &mut String) -> Result<(), super::TranslateEr
     };
     while let Some(c) = chars.next() {
         if c == '\'' {
-            // '' inside the literal is one quote
-            chars.next_if_eq(&'\'');
+            // '' inside the literal is one quote; a lone ' closes it.
+            if chars.next_if_eq(&'\'').is_none() {
+                return Ok(true);
+            }
             push('\'', out);
             continue;
         }
@@ -274,7 +280,7 @@ fn decode_escapes(body: &str, out: &mut String) -> Result<(), super::TranslateEr
         }
         push(decoded, out);
     }
-    Ok(())
+    Ok(false)
 }
 
 /// The first `n` keywords of a statement, upper-cased, skipping comments and
@@ -369,6 +375,7 @@ mod tests {
         );
         assert!(!has_escape_strings("select 'E''x', some_e'"));
         assert!(standard_strings("select E'\\0'").is_err());
+        assert!(standard_strings("select E'unterminated é").is_err());
     }
 
     #[test]

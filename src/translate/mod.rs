@@ -25,6 +25,9 @@ use thiserror::Error;
 use crate::bridge::ColumnMeta;
 use crate::catalog::types::{self, ColumnType};
 
+/// Bind messages count parameters in an Int16.
+pub const MAX_PARAMETERS: usize = 65535;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Dialect {
     Sqlite,
@@ -231,6 +234,10 @@ pub enum TranslateError {
     Unsupported(String),
     #[error("invalid escape sequence {0} in an E'' string")]
     InvalidEscape(String),
+    #[error("unterminated quoted string")]
+    UnterminatedString,
+    #[error("there is no parameter ${0}")]
+    NoParameter(usize),
 }
 
 impl TranslateError {
@@ -238,6 +245,8 @@ impl TranslateError {
         match self {
             TranslateError::Unsupported(_) => "0A000",
             TranslateError::InvalidEscape(_) => "22025",
+            TranslateError::UnterminatedString => "42601",
+            TranslateError::NoParameter(_) => "42P02",
         }
     }
 }
@@ -348,6 +357,10 @@ pub fn translate(sql: &str, dialect: Dialect) -> Result<Translation, TranslateEr
     }
     let (backend_sql, order) = lexer::positional_placeholders(&text);
     t.param_count = order.iter().map(|p| p + 1).max().unwrap_or(0);
+    // The protocol counts parameters in 16 bits; a larger $n cannot be bound.
+    if t.param_count > MAX_PARAMETERS {
+        return Err(TranslateError::NoParameter(t.param_count));
+    }
     t.param_types.resize(t.param_count, None);
     for (i, ty) in std::mem::take(&mut t.param_casts) {
         if i < t.param_count && t.param_types[i].is_none() {
@@ -924,6 +937,20 @@ mod tests {
         assert_eq!(t.param_count, 2);
         assert_eq!(t.param_order, vec![1, 0, 1]);
         assert_eq!(t.param_types, vec![Some(Type::INT8), Some(Type::INT4)]);
+    }
+
+    #[test]
+    fn parameter_numbers_beyond_the_protocol_are_refused() {
+        assert_eq!(
+            translate("select $77777777777", Dialect::Sqlite).unwrap_err(),
+            TranslateError::NoParameter(77777777777)
+        );
+        assert_eq!(
+            translate("select $65535", Dialect::Sqlite)
+                .unwrap()
+                .param_count,
+            65535
+        );
     }
 
     #[test]
