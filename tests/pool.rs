@@ -114,3 +114,29 @@ async fn min_size_workers_are_started_ahead() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn workers_are_recycled_after_their_use_count() {
+    let server = Server::start_with(
+        &[],
+        &[
+            ("IRISWIRE_POOL_MODE", "transaction"),
+            ("IRISWIRE_POOL_MAX_SIZE", "1"),
+            ("IRISWIRE_POOL_WORKER_MAX_USES", "3"),
+        ],
+    );
+    let c = connect(&server, "app").await;
+    let mut pids = Vec::new();
+    for _ in 0..9 {
+        // pg_backend_pid() is the pid of the worker that ran the statement.
+        let pid: i32 = c
+            .query_one("SELECT pg_backend_pid()", &[])
+            .await
+            .unwrap()
+            .get(0);
+        if pids.last() != Some(&pid) {
+            pids.push(pid);
+        }
+    }
+    assert!(pids.len() >= 3, "workers used: {pids:?}");
+}

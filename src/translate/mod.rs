@@ -671,6 +671,7 @@ fn expr_type(e: &Expr) -> Option<Type> {
             let name = f.name.to_string().to_ascii_lowercase();
             match name.as_str() {
                 "count" => Some(Type::INT8),
+                "pg_backend_pid" => Some(Type::INT4),
                 "length" | "char_length" | "character_length" | "octet_length" | "strpos"
                 | "position" => Some(Type::INT4),
                 "lower" | "upper" | "concat" | "substr" | "substring" | "trim" | "ltrim"
