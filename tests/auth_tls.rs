@@ -72,8 +72,8 @@ async fn scram_and_md5_users_authenticate_and_wrong_passwords_fail() {
     }
 }
 
-#[test]
-fn tls_connections_work_with_psql() {
+/// A server with TLS from a throwaway self-signed certificate (openssl).
+fn tls_server() -> (Server, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let (cert, key) = (dir.path().join("server.crt"), dir.path().join("server.key"));
     let status = Command::new("openssl")
@@ -103,6 +103,12 @@ fn tls_connections_work_with_psql() {
             ("IRISWIRE_TLS_KEY_FILE", key.to_str().unwrap()),
         ],
     );
+    (server, dir)
+}
+
+#[test]
+fn tls_connections_work_with_psql() {
+    let (server, _certs) = tls_server();
     let psql = ["/usr/lib/postgresql/15/bin/psql", "psql"]
         .into_iter()
         .find(|p| Command::new(p).arg("--version").output().is_ok())
@@ -193,37 +199,7 @@ async fn direct_tls_with_alpn_postgresql() {
         }
     }
 
-    let dir = tempfile::tempdir().unwrap();
-    let (cert, key) = (dir.path().join("c.crt"), dir.path().join("c.key"));
-    assert!(
-        Command::new("openssl")
-            .args([
-                "req",
-                "-x509",
-                "-newkey",
-                "rsa:2048",
-                "-nodes",
-                "-days",
-                "1",
-                "-subj",
-                "/CN=localhost"
-            ])
-            .arg("-keyout")
-            .arg(&key)
-            .arg("-out")
-            .arg(&cert)
-            .stderr(std::process::Stdio::null())
-            .status()
-            .unwrap()
-            .success()
-    );
-    let server = Server::start_with(
-        &[],
-        &[
-            ("IRISWIRE_TLS_CERT_FILE", cert.to_str().unwrap()),
-            ("IRISWIRE_TLS_KEY_FILE", key.to_str().unwrap()),
-        ],
-    );
+    let (server, _certs) = tls_server();
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut config = rustls::ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()

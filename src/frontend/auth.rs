@@ -170,12 +170,7 @@ impl Startup {
     /// has entered it, so check out a worker (and hand it straight back).
     /// Other failures, such as a busy pool, are left to the first statement.
     async fn check_database<C: ClientInfo>(&self, client: &C) -> PgWireResult<()> {
-        let md = client.metadata();
-        let user = md.get(METADATA_USER).cloned().unwrap_or_default();
-        let database = md
-            .get(METADATA_DATABASE)
-            .cloned()
-            .unwrap_or_else(|| user.clone());
+        let (user, database) = user_and_database(client);
         match self.shared.pools.acquire(&database, &user).await {
             Err(e) if e.sqlstate() == "3D000" => Err(fatal(
                 "3D000",
@@ -186,14 +181,9 @@ impl Startup {
     }
 
     fn finish_session<C: ClientInfo>(&self, client: &C) {
-        let md = client.metadata();
-        let user = md.get(METADATA_USER).cloned().unwrap_or_default();
-        let database = md
-            .get(METADATA_DATABASE)
-            .cloned()
-            .unwrap_or_else(|| user.clone());
+        let (user, database) = user_and_database(client);
         let mut session = Session::new(database, user);
-        if let Some(app) = md.get(METADATA_APPLICATION_NAME) {
+        if let Some(app) = client.metadata().get(METADATA_APPLICATION_NAME) {
             session
                 .settings
                 .insert("application_name".into(), app.clone());
@@ -202,6 +192,18 @@ impl Startup {
         slot.put(session);
         client.session_extensions().insert(slot);
     }
+}
+
+/// The start-up packet's user, and its database (the user's name when absent,
+/// as in PostgreSQL).
+fn user_and_database<C: ClientInfo>(client: &C) -> (String, String) {
+    let md = client.metadata();
+    let user = md.get(METADATA_USER).cloned().unwrap_or_default();
+    let database = md
+        .get(METADATA_DATABASE)
+        .cloned()
+        .unwrap_or_else(|| user.clone());
+    (user, database)
 }
 
 #[async_trait]
@@ -220,18 +222,13 @@ impl StartupHandler for Startup {
             PgWireFrontendMessage::Startup(ref startup) => {
                 protocol_negotiation(client, startup).await?;
                 save_startup_parameters_to_metadata(client, startup);
-                let md = client.metadata();
-                let user = md.get(METADATA_USER).cloned().unwrap_or_default();
+                let (user, database) = user_and_database(client);
                 if user.is_empty() {
                     return Err(fatal(
                         "28000",
                         "no PostgreSQL user name specified in startup packet",
                     ));
                 }
-                let database = md
-                    .get(METADATA_DATABASE)
-                    .cloned()
-                    .unwrap_or_else(|| user.clone());
                 if self.shared.pools.pool(&database, &user).is_err() {
                     return Err(fatal(
                         "3D000",

@@ -170,12 +170,7 @@ pub fn resolve_columns(
                         .map(ColumnType::of)
                 })
                 .unwrap_or(ColumnType::of(Type::TEXT));
-            let name = t
-                .column_names
-                .get(i)
-                .cloned()
-                .flatten()
-                .unwrap_or_else(|| m.name.clone());
+            let name = t.column_name(i).unwrap_or(&m.name).to_owned();
             ResultColumn {
                 name,
                 ty: typed.ty,
@@ -205,15 +200,12 @@ pub fn columns_from_text(
                     .cloned()
                     .flatten()
                     .unwrap_or(ColumnType::of(Type::TEXT));
-                let name = t
-                    .column_names
-                    .get(i)
-                    .cloned()
-                    .flatten()
-                    .unwrap_or_else(|| match e {
-                        TypeExpr::Column { column, .. } => column.clone(),
-                        _ => "?column?".into(),
-                    });
+                let name = match (t.column_name(i), e) {
+                    (Some(n), _) => n,
+                    (None, TypeExpr::Column { column, .. }) => column,
+                    (None, _) => "?column?",
+                }
+                .to_owned();
                 ResultColumn {
                     name,
                     ty: typed.ty,

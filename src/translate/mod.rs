@@ -104,6 +104,12 @@ pub struct Translation {
 }
 
 impl Translation {
+    /// The name PostgreSQL gives result column `i` when it is not a plain
+    /// column reference (`?column?`, `count`, `int4`, ...).
+    pub fn column_name(&self, i: usize) -> Option<&str> {
+        self.column_names.get(i).and_then(|n| n.as_deref())
+    }
+
     /// The cached description, if still valid at `epoch`.
     pub fn described_at(&self, epoch: u64) -> Option<Arc<Described>> {
         self.described.load_full().filter(|d| d.epoch == epoch)
