@@ -65,6 +65,11 @@ pub async fn run(config: Config) -> Result<(), String> {
     let listener = TcpListener::bind(config.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
+    let http = TcpListener::bind(config.http_listen)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", config.http_listen))?;
+    let health = Arc::new(crate::observability::health::Health::new(shared.clone()));
+    tokio::spawn(crate::observability::health::serve(http, health.clone()));
     tracing::info!(
         listen = %listener.local_addr().map_err(|e| e.to_string())?,
         backend = config.backend.as_str(),
@@ -72,7 +77,7 @@ pub async fn run(config: Config) -> Result<(), String> {
         "iriswire is accepting PostgreSQL connections"
     );
     tokio::select! {
-        r = crate::frontend::serve(listener, shared.clone(), tls) => r.map_err(|e| e.to_string())?,
+        r = crate::frontend::serve(listener, shared.clone(), tls, health) => r.map_err(|e| e.to_string())?,
         _ = tokio::signal::ctrl_c() => tracing::info!("interrupted, shutting down"),
     }
     shared.pools.close();

@@ -126,6 +126,9 @@ pub struct Config {
     pub log_format: LogFormat,
     pub log_level: String,
     pub translation_cache_size: usize,
+    pub health_probe_timeout: Duration,
+    pub health_cache: Duration,
+    pub health_probe_database: String,
 }
 
 /// Every key the file, environment and flags may set, with its default.
@@ -156,6 +159,9 @@ const KEYS: &[(&str, &str)] = &[
     ("log.format", "text"),
     ("log.level", "info"),
     ("translation.cache_size", "4096"),
+    ("health.probe_timeout_ms", "2000"),
+    ("health.cache_ms", "1000"),
+    ("health.probe_database", "postgres"),
 ];
 
 /// Values set on the command line, by key.
@@ -437,6 +443,11 @@ impl Layered {
             log_format,
             log_level,
             translation_cache_size: self.positive("translation.cache_size", "a number")?,
+            health_probe_timeout: self.millis("health.probe_timeout_ms")?,
+            health_cache: Duration::from_millis(
+                self.parse("health.cache_ms", "a number of milliseconds")?,
+            ),
+            health_probe_database: self.raw("health.probe_database").0.trim().to_owned(),
         };
         cfg.check_rules()?;
         Ok(cfg)

@@ -63,11 +63,30 @@ pub fn tls_acceptor(
     Ok(pgwire::tokio::TlsAcceptor::from(Arc::new(cfg)))
 }
 
+struct ConnectionCount(Arc<crate::observability::health::Health>);
+
+impl ConnectionCount {
+    fn open(h: &Arc<crate::observability::health::Health>) -> Self {
+        h.connections
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        ConnectionCount(h.clone())
+    }
+}
+
+impl Drop for ConnectionCount {
+    fn drop(&mut self) {
+        self.0
+            .connections
+            .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
 /// Accepts PostgreSQL connections until the listener fails.
 pub async fn serve(
     listener: TcpListener,
     shared: Arc<Shared>,
     tls: Option<pgwire::tokio::TlsAcceptor>,
+    health: Arc<crate::observability::health::Health>,
 ) -> std::io::Result<()> {
     let manager = Arc::new(pgwire::api::ConnectionManager::new());
     let handlers = Arc::new(Handlers {
@@ -86,7 +105,10 @@ pub async fn serve(
         };
         let handlers = handlers.clone();
         let tls = tls.clone();
+        let health = health.clone();
         tokio::spawn(async move {
+            // Counted for /health; the guard keeps the count right on every exit path.
+            let _open = ConnectionCount::open(&health);
             let started = std::time::Instant::now();
             if let Err(e) = process_socket(socket, tls, handlers).await {
                 tracing::debug!(%peer, error = %e, "connection ended with an error");

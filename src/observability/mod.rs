@@ -1,4 +1,6 @@
-//! Logs (and, with the monitoring work, metrics and health probes).
+//! Logs, health probes (and, with the monitoring work, metrics).
+
+pub mod health;
 
 use crate::config::{Config, LogFormat};
 

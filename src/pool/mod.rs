@@ -225,6 +225,14 @@ impl PoolRegistry {
         })
     }
 
+    /// Size, free and waiting counts of every pool, for `/health`.
+    pub fn statuses(&self) -> Vec<((String, String), deadpool::Status)> {
+        let pools = self.pools.lock().expect("pool registry lock");
+        let mut out: Vec<_> = pools.iter().map(|(k, p)| (k.clone(), p.status())).collect();
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        out
+    }
+
     /// Closes every pool; idle workers are dropped (and killed).
     pub fn close(&self) {
         for p in self.pools.lock().expect("pool registry lock").values() {

@@ -11,6 +11,8 @@ use std::time::{Duration, Instant};
 pub struct Server {
     child: Child,
     pub port: u16,
+    /// Metrics and health.
+    pub http_port: u16,
     pub data_dir: tempfile::TempDir,
 }
 
@@ -50,6 +52,7 @@ impl Server {
         let server = Server {
             child,
             port,
+            http_port: http,
             data_dir,
         };
         let deadline = Instant::now() + Duration::from_secs(20);

@@ -1,0 +1,199 @@
+//! The HTTP side of the process: liveness, readiness with a real backend
+//! probe, and a JSON summary. Served on `--http-listen` by the same runtime.
+
+use std::convert::Infallible;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper::{Method, Request, Response, StatusCode};
+use tokio::net::TcpListener;
+
+use crate::frontend::execute::Shared;
+
+/// Process-wide state the probes read.
+pub struct Health {
+    pub shared: Arc<Shared>,
+    pub started: Instant,
+    /// Set when shutting down: readiness turns red at once.
+    pub draining: AtomicBool,
+    /// Client connections currently open.
+    pub connections: AtomicUsize,
+    /// Last readiness verdict, reused for `health.cache_ms` so probes do not load IRIS.
+    last_ready: Mutex<Option<(Instant, Result<(), ReadyFailure>)>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReadyFailure {
+    pub check: &'static str,
+    pub reason: String,
+}
+
+impl Health {
+    pub fn new(shared: Arc<Shared>) -> Self {
+        Health {
+            shared,
+            started: Instant::now(),
+            draining: AtomicBool::new(false),
+            connections: AtomicUsize::new(0),
+            last_ready: Mutex::new(None),
+        }
+    }
+
+    /// Readiness: not draining, the PostgreSQL listener accepts, and a bridge
+    /// worker runs a probe statement against the backend in time.
+    pub async fn ready(&self) -> Result<(), ReadyFailure> {
+        if self.draining.load(Ordering::Acquire) {
+            return Err(ReadyFailure {
+                check: "draining",
+                reason: "the server is shutting down".into(),
+            });
+        }
+        let cfg = &self.shared.config;
+        if let Some((at, verdict)) = self.last_ready.lock().expect("health lock").as_ref()
+            && at.elapsed() < cfg.health_cache
+        {
+            return verdict.clone();
+        }
+        let verdict = match tokio::time::timeout(cfg.health_probe_timeout, self.probe()).await {
+            Ok(v) => v,
+            Err(_) => Err(ReadyFailure {
+                check: "backend",
+                reason: format!("probe did not finish within {:?}", cfg.health_probe_timeout),
+            }),
+        };
+        *self.last_ready.lock().expect("health lock") = Some((Instant::now(), verdict.clone()));
+        verdict
+    }
+
+    async fn probe(&self) -> Result<(), ReadyFailure> {
+        let cfg = &self.shared.config;
+        let mut target = cfg.listen;
+        if target.ip().is_unspecified() {
+            target.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+        }
+        tokio::net::TcpStream::connect(target)
+            .await
+            .map_err(|e| ReadyFailure {
+                check: "listener",
+                reason: format!("{target}: {e}"),
+            })?;
+        let fail = |reason: String| ReadyFailure {
+            check: "backend",
+            reason,
+        };
+        let mut worker = self
+            .shared
+            .pools
+            .acquire(&cfg.health_probe_database, "iriswire-health")
+            .await
+            .map_err(|e| fail(e.to_string()))?;
+        worker
+            .start_query("SELECT 1", false, |w| {
+                w.tuple_header(0);
+                Ok::<(), ()>(())
+            })
+            .await
+            .map_err(|e| fail(e.to_string()))?
+            .ok();
+        loop {
+            match worker.next_frame().await.map_err(|e| fail(e.to_string()))? {
+                crate::bridge::Frame::Complete { .. } => return Ok(()),
+                crate::bridge::Frame::Error(e) => return Err(fail(e.to_string())),
+                _ => {}
+            }
+        }
+    }
+
+    fn summary(&self) -> serde_json::Value {
+        let cfg = &self.shared.config;
+        let pools: Vec<serde_json::Value> = self
+            .shared
+            .pools
+            .statuses()
+            .into_iter()
+            .map(|((database, user), st)| {
+                serde_json::json!({
+                    "database": database, "user": user, "size": st.size,
+                    "available": st.available, "waiting": st.waiting, "max_size": st.max_size,
+                })
+            })
+            .collect();
+        serde_json::json!({
+            "version": env!("CARGO_PKG_VERSION"),
+            "uptime_seconds": self.started.elapsed().as_secs(),
+            "backend": cfg.backend.as_str(),
+            "pool_mode": match cfg.pool_mode {
+                crate::config::PoolMode::Session => "session",
+                crate::config::PoolMode::Transaction => "transaction",
+            },
+            "draining": self.draining.load(Ordering::Acquire),
+            "connections": self.connections.load(Ordering::Relaxed),
+            "pools": pools,
+        })
+    }
+}
+
+fn json(status: StatusCode, body: serde_json::Value) -> Response<Full<Bytes>> {
+    Response::builder()
+        .status(status)
+        .header("content-type", "application/json")
+        .body(Full::new(Bytes::from(body.to_string())))
+        .expect("static response parts")
+}
+
+async fn route(
+    health: Arc<Health>,
+    req: Request<Incoming>,
+) -> Result<Response<Full<Bytes>>, Infallible> {
+    if req.method() != Method::GET && req.method() != Method::HEAD {
+        return Ok(json(
+            StatusCode::METHOD_NOT_ALLOWED,
+            serde_json::json!({"error": "only GET"}),
+        ));
+    }
+    Ok(match req.uri().path() {
+        // Liveness only shows that this event loop answers; it never touches the backend.
+        "/health/live" => json(StatusCode::OK, serde_json::json!({"status": "live"})),
+        "/health/ready" => match health.ready().await {
+            Ok(()) => json(StatusCode::OK, serde_json::json!({"status": "ready"})),
+            Err(f) => json(
+                StatusCode::SERVICE_UNAVAILABLE,
+                serde_json::json!({"status": "not ready", "failed": f.check, "reason": f.reason}),
+            ),
+        },
+        "/health" => json(StatusCode::OK, health.summary()),
+        _ => json(
+            StatusCode::NOT_FOUND,
+            serde_json::json!({"error": "not found"}),
+        ),
+    })
+}
+
+/// Serves HTTP/1.1 until the listener fails.
+pub async fn serve(listener: TcpListener, health: Arc<Health>) {
+    loop {
+        let (stream, _) = match listener.accept().await {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!(error = %e, "http accept failed");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let health = health.clone();
+        tokio::spawn(async move {
+            let service = hyper::service::service_fn(move |req| route(health.clone(), req));
+            let conn = hyper::server::conn::http1::Builder::new()
+                .timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(Duration::from_secs(10))
+                .serve_connection(hyper_util::rt::TokioIo::new(stream), service);
+            if let Err(e) = conn.await {
+                tracing::debug!(error = %e, "http connection ended with an error");
+            }
+        });
+    }
+}
