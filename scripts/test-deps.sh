@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the real-client integration tests (tests/python/test_clients.py)
-# need: psql, Node.js, a JDK and pgjdbc from Debian when missing, pytest, psycopg 3 and
+# need: psql, Node.js, a JDK, pgjdbc and promtool from Debian when missing, pytest, psycopg 3 and
 # asyncpg from PyPI, and node-postgres (pg) into tests/node/node_modules from
 # tests/node/package-lock.json. Idempotent: each
 # step runs only when its package is missing.
@@ -17,6 +17,7 @@ command -v npm >/dev/null 2>&1 || apt_missing+=(nodejs npm)
 command -v openssl >/dev/null 2>&1 || apt_missing+=(openssl)
 command -v javac >/dev/null 2>&1 || apt_missing+=(default-jdk-headless)
 [[ -f /usr/share/java/postgresql.jar ]] || apt_missing+=(libpostgresql-jdbc-java)
+command -v promtool >/dev/null 2>&1 || apt_missing+=(prometheus)
 if ((${#apt_missing[@]})) && command -v apt-get >/dev/null 2>&1 && [[ $(id -u) == 0 ]]; then
     echo "test-deps: apt-get installing ${apt_missing[*]}"
     apt-get update -qq >/dev/null

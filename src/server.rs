@@ -68,6 +68,7 @@ pub async fn run(config: Config) -> Result<(), String> {
     let http = TcpListener::bind(config.http_listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", config.http_listen))?;
+    crate::observability::metrics::Metrics::install().spawn_upkeep();
     let health = Arc::new(crate::observability::health::Health::new(shared.clone()));
     tokio::spawn(crate::observability::health::serve(http, health.clone()));
     tracing::info!(

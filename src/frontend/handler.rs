@@ -37,6 +37,7 @@ use crate::frontend::session::{
     ActivePortal, Session, SessionCommand, SessionSlot, default_settings, parse_session_command,
     reported_name,
 };
+use crate::observability::metrics::{Command, Metrics};
 use crate::translate::lexer::split_statements;
 use crate::translate::{Described, StatementKind, Translation, TypeExpr};
 
@@ -79,6 +80,7 @@ impl QueryParser for UnusedParser {
 pub struct Handler {
     pub shared: Arc<Shared>,
     parser: Arc<UnusedParser>,
+    metrics: &'static Metrics,
 }
 
 impl Handler {
@@ -86,7 +88,17 @@ impl Handler {
         Handler {
             shared,
             parser: Arc::new(UnusedParser),
+            metrics: Metrics::install(),
         }
+    }
+}
+
+/// The SQLSTATE of a failed statement, for the error metrics.
+fn sqlstate_of(r: &PgWireResult<()>) -> Option<&str> {
+    match r {
+        Ok(()) => None,
+        Err(PgWireError::UserError(info)) => Some(info.code.as_str()),
+        Err(_) => Some("XX000"),
     }
 }
 
@@ -289,6 +301,7 @@ impl Handler {
         client: &mut C,
         s: &mut Session,
         sql: &str,
+        t: Arc<Translation>,
     ) -> PgWireResult<()>
     where
         C: Sink<PgWireBackendMessage> + Unpin + Send,
@@ -296,10 +309,6 @@ impl Handler {
         PgWireError: From<C::Error>,
     {
         let shared = &self.shared;
-        let t = shared
-            .translations
-            .get(sql)
-            .map_err(|e| error(e.sqlstate(), e.to_string()))?;
         if let Some(first) = t.param_order.first() {
             // A simple Query binds nothing.
             return Err(error(
@@ -400,7 +409,10 @@ impl Handler {
         end: StreamEnd,
     ) -> PgWireResult<()> {
         match end {
-            StreamEnd::Complete { .. } => {
+            StreamEnd::Complete { rows, .. } => {
+                if t.kind == StatementKind::Select || t.returning {
+                    self.metrics.rows_returned.increment(rows as u64);
+                }
                 if t.kind == StatementKind::Ddl {
                     self.shared.schema_changed();
                 }
@@ -785,7 +797,17 @@ impl SimpleQueryHandler for Handler {
                 }
                 continue;
             }
-            if let Err(e) = self.simple_statement(client, &mut s, sql).await {
+            let started = std::time::Instant::now();
+            let (command, r) = match self.shared.translations.get(sql) {
+                Ok(t) => (
+                    Command::of(&t.kind),
+                    self.simple_statement(client, &mut s, sql, t).await,
+                ),
+                Err(e) => (Command::Other, Err(error(e.sqlstate(), e.to_string()))),
+            };
+            self.metrics
+                .query(command, started.elapsed(), sqlstate_of(&r));
+            if let Err(e) = r {
                 let e = execute::with_syntax_position(e, &query.query, sql);
                 if s.worker.as_ref().is_some_and(|w| w.in_transaction) {
                     s.failed = true;
@@ -1030,7 +1052,11 @@ impl ExtendedQueryHandler for Handler {
         let slot = slot(client)?;
         let mut s = slot.take().ok_or_else(|| error("08P01", "session busy"))?;
         let max_rows = message.max_rows.max(0) as usize;
+        let started = std::time::Instant::now();
         let r = self.execute_portal(client, &mut s, &portal, max_rows).await;
+        let command = Command::of(&portal.statement.statement.translation.kind);
+        self.metrics
+            .query(command, started.elapsed(), sqlstate_of(&r));
         let status = txn_status(&s);
         slot.put(s);
         client.set_transaction_status(status);

@@ -63,10 +63,15 @@ pub fn tls_acceptor(
     Ok(pgwire::tokio::TlsAcceptor::from(Arc::new(cfg)))
 }
 
+/// Counts an open client connection (for `/health` and the metrics) for as
+/// long as it lives, on every exit path.
 struct ConnectionCount(Arc<crate::observability::health::Health>);
 
 impl ConnectionCount {
     fn open(h: &Arc<crate::observability::health::Health>) -> Self {
+        let m = crate::observability::metrics::Metrics::install();
+        m.connections_accepted.increment(1);
+        m.connections_current.increment(1.0);
         h.connections
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         ConnectionCount(h.clone())
@@ -75,6 +80,9 @@ impl ConnectionCount {
 
 impl Drop for ConnectionCount {
     fn drop(&mut self) {
+        crate::observability::metrics::Metrics::install()
+            .connections_current
+            .decrement(1.0);
         self.0
             .connections
             .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);

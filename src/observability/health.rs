@@ -166,6 +166,13 @@ async fn route(
             ),
         },
         "/health" => json(StatusCode::OK, health.summary()),
+        "/metrics" => Response::builder()
+            .status(StatusCode::OK)
+            .header("content-type", "text/plain; version=0.0.4; charset=utf-8")
+            .body(Full::new(Bytes::from(
+                crate::observability::metrics::Metrics::install().render(),
+            )))
+            .expect("static response parts"),
         _ => json(
             StatusCode::NOT_FOUND,
             serde_json::json!({"error": "not found"}),

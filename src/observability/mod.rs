@@ -1,6 +1,7 @@
 //! Logs, health probes (and, with the monitoring work, metrics).
 
 pub mod health;
+pub mod metrics;
 
 use crate::config::{Config, LogFormat};
 

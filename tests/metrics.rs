@@ -1,0 +1,172 @@
+//! `/metrics` after a known workload: counters and histogram counts equal
+//! exactly what was done, and `promtool check metrics` accepts the output.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::time::Duration;
+
+use common::{Server, connect};
+
+fn scrape(port: u16) -> String {
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(
+        s,
+        "GET /metrics HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut raw = String::new();
+    s.read_to_string(&mut raw).unwrap();
+    assert!(raw.starts_with("HTTP/1.1 200"), "{raw}");
+    raw.split_once("\r\n\r\n").unwrap().1.to_owned()
+}
+
+/// The value of the sample whose name and labels are exactly `series`.
+fn sample(text: &str, series: &str) -> f64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' '))
+        .unwrap_or_else(|| panic!("no sample {series} in:\n{text}"))
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn counters_match_a_known_workload_and_promtool_accepts_them() {
+    let server = Server::start();
+    const CLIENTS: usize = 3;
+    const SELECTS: usize = 10;
+    const ERRORS: usize = 4;
+    let mut clients = Vec::new();
+    for _ in 0..CLIENTS {
+        clients.push(connect(&server, "app").await);
+    }
+    clients[0]
+        .batch_execute("CREATE TABLE m (n int)")
+        .await
+        .unwrap();
+    clients[0]
+        .execute("INSERT INTO m VALUES (1), (2), (3)", &[])
+        .await
+        .unwrap();
+    for i in 0..SELECTS {
+        let rows = clients[i % CLIENTS]
+            .query("SELECT n FROM m", &[])
+            .await
+            .unwrap();
+        assert_eq!(rows.len(), 3);
+    }
+    for i in 0..ERRORS {
+        // 42P01: class 42.
+        assert!(
+            clients[i % CLIENTS]
+                .simple_query("SELECT * FROM missing")
+                .await
+                .is_err()
+        );
+    }
+    let text = scrape(server.http_port);
+
+    let select_ok = r#"{command="SELECT",outcome="ok"}"#;
+    assert_eq!(
+        sample(&text, &format!("iriswire_queries_total{select_ok}")),
+        SELECTS as f64
+    );
+    assert_eq!(
+        sample(
+            &text,
+            &format!("iriswire_query_duration_seconds_count{select_ok}")
+        ),
+        SELECTS as f64
+    );
+    assert_eq!(
+        sample(
+            &text,
+            r#"iriswire_queries_total{command="SELECT",outcome="error"}"#
+        ),
+        ERRORS as f64
+    );
+    assert_eq!(
+        sample(
+            &text,
+            r#"iriswire_queries_total{command="DDL",outcome="ok"}"#
+        ),
+        1.0
+    );
+    assert_eq!(
+        sample(
+            &text,
+            r#"iriswire_queries_total{command="INSERT",outcome="ok"}"#
+        ),
+        1.0
+    );
+    assert_eq!(
+        sample(&text, r#"iriswire_errors_total{sqlstate_class="42"}"#),
+        ERRORS as f64
+    );
+    assert_eq!(
+        sample(&text, "iriswire_rows_returned_total"),
+        (SELECTS * 3) as f64
+    );
+    assert_eq!(sample(&text, "iriswire_client_connections"), CLIENTS as f64);
+    // The harness's own readiness check is one more accepted connection.
+    assert_eq!(
+        sample(&text, "iriswire_client_connections_accepted_total"),
+        (CLIENTS + 1) as f64
+    );
+    // A real histogram with the documented buckets, not a summary.
+    assert!(text.contains(
+        r#"iriswire_query_duration_seconds_bucket{command="SELECT",outcome="ok",le="0.0001"}"#
+    ));
+
+    promtool_check(&text);
+    docs_match(&text);
+}
+
+/// docs/metrics.md lists exactly the metrics /metrics exposes.
+fn docs_match(text: &str) {
+    let exposed: std::collections::BTreeSet<&str> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("# TYPE "))
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    let docs =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/metrics.md")).unwrap();
+    let documented: std::collections::BTreeSet<&str> = docs
+        .lines()
+        .filter_map(|l| l.strip_prefix("| `"))
+        .filter_map(|l| l.split('`').next())
+        .filter(|n| n.starts_with("iriswire_"))
+        .collect();
+    assert_eq!(exposed, documented, "docs/metrics.md and /metrics disagree");
+}
+
+/// Runs `promtool check metrics` on the exposition text.
+fn promtool_check(text: &str) {
+    use std::process::{Command, Stdio};
+    let promtool = ["promtool", "/usr/bin/promtool"]
+        .into_iter()
+        .find(|p| Command::new(p).arg("--version").output().is_ok())
+        .expect("promtool (scripts/test-deps.sh installs Debian's prometheus package)");
+    let mut child = Command::new(promtool)
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "promtool check metrics: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
