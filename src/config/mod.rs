@@ -129,6 +129,8 @@ pub struct Config {
     pub health_probe_timeout: Duration,
     pub health_cache: Duration,
     pub health_probe_database: String,
+    pub slow_query: Duration,
+    pub log_statement_max_len: usize,
 }
 
 /// Every key the file, environment and flags may set, with its default.
@@ -162,6 +164,8 @@ const KEYS: &[(&str, &str)] = &[
     ("health.probe_timeout_ms", "2000"),
     ("health.cache_ms", "1000"),
     ("health.probe_database", "postgres"),
+    ("log.slow_query_ms", "1000"),
+    ("log.statement_max_len", "200"),
 ];
 
 /// Values set on the command line, by key.
@@ -448,6 +452,10 @@ impl Layered {
                 self.parse("health.cache_ms", "a number of milliseconds")?,
             ),
             health_probe_database: self.raw("health.probe_database").0.trim().to_owned(),
+            slow_query: Duration::from_millis(
+                self.parse("log.slow_query_ms", "a number of milliseconds")?,
+            ),
+            log_statement_max_len: self.parse("log.statement_max_len", "a number of characters")?,
         };
         cfg.check_rules()?;
         Ok(cfg)

@@ -188,9 +188,47 @@ impl Startup {
                 .settings
                 .insert("application_name".into(), app.clone());
         }
+        let app = client
+            .metadata()
+            .get(METADATA_APPLICATION_NAME)
+            .cloned()
+            .unwrap_or_default();
+        let log = ConnectionLog {
+            peer: client.socket_addr(),
+            user: session.user.clone(),
+            database: session.database.clone(),
+            application_name: app,
+            opened: std::time::Instant::now(),
+        };
+        tracing::info!(
+            peer = %log.peer, user = %log.user, database = %log.database,
+            application_name = %log.application_name, "connection opened"
+        );
+        client.session_extensions().insert(log);
         let slot = SessionSlot::default();
         slot.put(session);
         client.session_extensions().insert(slot);
+    }
+}
+
+/// Logs the close of an authenticated connection when the connection's
+/// state is dropped, whichever way it ends.
+struct ConnectionLog {
+    peer: std::net::SocketAddr,
+    user: String,
+    database: String,
+    application_name: String,
+    opened: std::time::Instant,
+}
+
+impl Drop for ConnectionLog {
+    fn drop(&mut self) {
+        tracing::info!(
+            peer = %self.peer, user = %self.user, database = %self.database,
+            application_name = %self.application_name,
+            duration_ms = self.opened.elapsed().as_millis() as u64,
+            "connection closed"
+        );
     }
 }
 

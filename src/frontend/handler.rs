@@ -44,6 +44,8 @@ use crate::translate::{Described, StatementKind, Translation, TypeExpr};
 /// A statement prepared with Parse.
 #[derive(Debug)]
 pub struct PreparedStatement {
+    /// The client's text, for the slow-query log.
+    pub sql: Arc<str>,
     pub translation: Arc<Translation>,
     pub param_types: Vec<Type>,
     /// `None`: the backend cannot say before running it.
@@ -89,6 +91,36 @@ impl Handler {
             shared,
             parser: Arc::new(UnusedParser),
             metrics: Metrics::install(),
+        }
+    }
+}
+
+impl Handler {
+    /// Metrics for every statement; a log line for slow ones. Parameter
+    /// values are never logged, only the statement text, cut short.
+    fn finished(
+        &self,
+        command: Command,
+        elapsed: std::time::Duration,
+        r: &PgWireResult<()>,
+        user: &str,
+        sql: &str,
+    ) {
+        let sqlstate = sqlstate_of(r);
+        self.metrics.query(command, elapsed, sqlstate);
+        let cfg = &self.shared.config;
+        if elapsed >= cfg.slow_query {
+            let cut = sql
+                .char_indices()
+                .nth(cfg.log_statement_max_len)
+                .map_or(sql.len(), |(i, _)| i);
+            tracing::warn!(
+                duration_ms = elapsed.as_secs_f64() * 1e3,
+                sqlstate = sqlstate.unwrap_or("00000"),
+                user,
+                statement = &sql[..cut],
+                "slow query"
+            );
         }
     }
 }
@@ -586,6 +618,7 @@ impl Handler {
         }
         release_if_idle(shared, s);
         Ok(PreparedStatement {
+            sql: sql.into(),
             translation: t,
             param_types: param_types
                 .into_iter()
@@ -805,8 +838,7 @@ impl SimpleQueryHandler for Handler {
                 ),
                 Err(e) => (Command::Other, Err(error(e.sqlstate(), e.to_string()))),
             };
-            self.metrics
-                .query(command, started.elapsed(), sqlstate_of(&r));
+            self.finished(command, started.elapsed(), &r, &s.user, sql);
             if let Err(e) = r {
                 let e = execute::with_syntax_position(e, &query.query, sql);
                 if s.worker.as_ref().is_some_and(|w| w.in_transaction) {
@@ -1055,8 +1087,8 @@ impl ExtendedQueryHandler for Handler {
         let started = std::time::Instant::now();
         let r = self.execute_portal(client, &mut s, &portal, max_rows).await;
         let command = Command::of(&portal.statement.statement.translation.kind);
-        self.metrics
-            .query(command, started.elapsed(), sqlstate_of(&r));
+        let stmt = &portal.statement.statement;
+        self.finished(command, started.elapsed(), &r, &s.user, &stmt.sql);
         let status = txn_status(&s);
         slot.put(s);
         client.set_transaction_status(status);

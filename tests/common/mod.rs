@@ -30,6 +30,15 @@ impl Server {
     }
 
     pub fn start_with(args: &[&str], env: &[(&str, &str)]) -> Server {
+        Self::spawn(args, env, None)
+    }
+
+    /// Like `start_with`, with the server's log (stderr) written to `log`.
+    pub fn start_logged(args: &[&str], env: &[(&str, &str)], log: &std::path::Path) -> Server {
+        Self::spawn(args, env, Some(log))
+    }
+
+    fn spawn(args: &[&str], env: &[(&str, &str)], log: Option<&std::path::Path>) -> Server {
         let data_dir = tempfile::tempdir().unwrap();
         let port = free_port();
         let http = free_port();
@@ -47,6 +56,9 @@ impl Server {
             .stdout(Stdio::null());
         for (k, v) in env {
             cmd.env(k, v);
+        }
+        if let Some(path) = log {
+            cmd.stderr(std::fs::File::create(path).unwrap());
         }
         let child = cmd.spawn().expect("start iriswire");
         let server = Server {
