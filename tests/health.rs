@@ -100,8 +100,10 @@ async fn liveness_readiness_and_summary() {
     let body = wait_for_status(http, "/health/ready", 503);
     let verdict: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(verdict["failed"], "backend", "{body}");
+    assert!(get(http, "/metrics").1.contains("\niriswire_backend_up 0\n"));
     // ...while liveness stays green, and come back when the database does.
     assert_eq!(get(http, "/health/live").0, 200);
     std::fs::rename(&moved, &data).unwrap();
     wait_for_status(http, "/health/ready", 200);
+    assert!(get(http, "/metrics").1.contains("\niriswire_backend_up 1\n"));
 }

@@ -120,6 +120,18 @@ async fn counters_match_a_known_workload_and_promtool_accepts_them() {
         r#"iriswire_query_duration_seconds_bucket{command="SELECT",outcome="ok",le="0.0001"}"#
     ));
 
+    assert_eq!(sample(&text, "iriswire_pool_max_workers"), 16.0);
+    assert_eq!(
+        sample(&text, "iriswire_worker_starts_total"),
+        CLIENTS as f64
+    );
+    assert_eq!(
+        sample(&text, r#"iriswire_pool_workers{state="busy"}"#),
+        CLIENTS as f64
+    );
+    assert!(sample(&text, "iriswire_translation_cache_hits_total") >= (SELECTS - 1) as f64);
+    assert!(sample(&text, "iriswire_translation_cache_misses_total") >= 3.0);
+    assert!(sample(&text, "process_resident_memory_bytes") > 1e6);
     promtool_check(&text);
     docs_match(&text);
 }
@@ -137,7 +149,7 @@ fn docs_match(text: &str) {
         .lines()
         .filter_map(|l| l.strip_prefix("| `"))
         .filter_map(|l| l.split('`').next())
-        .filter(|n| n.starts_with("iriswire_"))
+        .filter(|n| n.starts_with("iriswire_") || n.starts_with("process_"))
         .collect();
     assert_eq!(exposed, documented, "docs/metrics.md and /metrics disagree");
 }

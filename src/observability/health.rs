@@ -58,6 +58,7 @@ impl Health {
         {
             return verdict.clone();
         }
+        let started = Instant::now();
         let verdict = match tokio::time::timeout(cfg.health_probe_timeout, self.probe()).await {
             Ok(v) => v,
             Err(_) => Err(ReadyFailure {
@@ -65,6 +66,16 @@ impl Health {
                 reason: format!("probe did not finish within {:?}", cfg.health_probe_timeout),
             }),
         };
+        let metrics = crate::observability::metrics::Metrics::install();
+        metrics
+            .backend_probe_duration
+            .record(started.elapsed().as_secs_f64());
+        // A refused listener or a draining server says nothing about the backend.
+        match &verdict {
+            Ok(()) => metrics.backend_up.set(1.0),
+            Err(f) if f.check == "backend" => metrics.backend_up.set(0.0),
+            Err(_) => {}
+        }
         *self.last_ready.lock().expect("health lock") = Some((Instant::now(), verdict.clone()));
         verdict
     }
@@ -170,7 +181,8 @@ async fn route(
             .status(StatusCode::OK)
             .header("content-type", "text/plain; version=0.0.4; charset=utf-8")
             .body(Full::new(Bytes::from(
-                crate::observability::metrics::Metrics::install().render(),
+                crate::observability::metrics::Metrics::install()
+                    .render(&health.shared.pools, health.shared.config.pool_max_size),
             )))
             .expect("static response parts"),
         _ => json(

@@ -86,6 +86,20 @@ pub struct Metrics {
     pub rows_returned: Counter,
     pub connections_accepted: Counter,
     pub connections_current: Gauge,
+    pub translation_hits: Counter,
+    pub translation_misses: Counter,
+    pub translation_duration: Histogram,
+    pub pool_wait: Histogram,
+    pub pool_wait_timeouts: Counter,
+    pub worker_starts: Counter,
+    pub worker_exits_crash: Counter,
+    pub worker_exits_recycle: Counter,
+    pub backend_up: Gauge,
+    pub backend_probe_duration: Histogram,
+    pool_workers_idle: Gauge,
+    pool_workers_busy: Gauge,
+    pool_clients_waiting: Gauge,
+    pool_max_workers: Gauge,
 }
 
 static METRICS: OnceLock<Metrics> = OnceLock::new();
@@ -131,6 +145,20 @@ impl Metrics {
                     "iriswire_client_connections_accepted_total"
                 ),
                 connections_current: metrics::gauge!("iriswire_client_connections"),
+                translation_hits: metrics::counter!("iriswire_translation_cache_hits_total"),
+                translation_misses: metrics::counter!("iriswire_translation_cache_misses_total"),
+                translation_duration: metrics::histogram!("iriswire_translation_duration_seconds"),
+                pool_wait: metrics::histogram!("iriswire_pool_wait_duration_seconds"),
+                pool_wait_timeouts: metrics::counter!("iriswire_pool_wait_timeouts_total"),
+                worker_starts: metrics::counter!("iriswire_worker_starts_total"),
+                worker_exits_crash: metrics::counter!("iriswire_worker_exits_total", "reason" => "crash"),
+                worker_exits_recycle: metrics::counter!("iriswire_worker_exits_total", "reason" => "recycle"),
+                backend_up: metrics::gauge!("iriswire_backend_up"),
+                backend_probe_duration: metrics::histogram!("iriswire_backend_probe_duration_seconds"),
+                pool_workers_idle: metrics::gauge!("iriswire_pool_workers", "state" => "idle"),
+                pool_workers_busy: metrics::gauge!("iriswire_pool_workers", "state" => "busy"),
+                pool_clients_waiting: metrics::gauge!("iriswire_pool_clients_waiting"),
+                pool_max_workers: metrics::gauge!("iriswire_pool_max_workers"),
             }
         })
     }
@@ -154,8 +182,23 @@ impl Metrics {
             .increment(1);
     }
 
-    pub fn render(&self) -> String {
-        self.handle.render()
+    /// The exposition text: the recorder's metrics, pool gauges read now,
+    /// and the standard `process_*` metrics from /proc.
+    pub fn render(&self, pools: &crate::pool::PoolRegistry, max_per_pool: usize) -> String {
+        let (mut idle, mut busy, mut waiting, mut max) = (0, 0, 0, 0);
+        for (_, st) in pools.statuses() {
+            idle += st.available;
+            busy += st.size - st.available.min(st.size);
+            waiting += st.waiting;
+            max += max_per_pool;
+        }
+        self.pool_workers_idle.set(idle as f64);
+        self.pool_workers_busy.set(busy as f64);
+        self.pool_clients_waiting.set(waiting as f64);
+        self.pool_max_workers.set(max as f64);
+        let mut text = self.handle.render();
+        process_metrics(&mut text);
+        text
     }
 
     /// Drains histogram buffers so memory stays flat between scrapes.
@@ -167,6 +210,38 @@ impl Metrics {
                 self.handle.run_upkeep();
             }
         });
+    }
+}
+
+/// `process_cpu_seconds_total` (a float counter, which the `metrics` crate
+/// cannot express), `process_resident_memory_bytes` and `process_open_fds`,
+/// named as Prometheus' client libraries name them.
+fn process_metrics(out: &mut String) {
+    use std::fmt::Write;
+    let hz = 100.0; // USER_HZ, fixed at 100 on Linux
+    let page = 4096.0;
+    if let Ok(stat) = std::fs::read_to_string("/proc/self/stat")
+        && let Some((_, rest)) = stat.rsplit_once(')')
+    {
+        let f: Vec<&str> = rest.split_whitespace().collect();
+        let field = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+        let cpu = (field(11) + field(12)) / hz;
+        let rss = field(21) * page;
+        let _ = write!(
+            out,
+            "# HELP process_cpu_seconds_total User and system CPU time of the iriswire process.\n\
+             # TYPE process_cpu_seconds_total counter\nprocess_cpu_seconds_total {cpu}\n\
+             # HELP process_resident_memory_bytes Resident memory of the iriswire process.\n\
+             # TYPE process_resident_memory_bytes gauge\nprocess_resident_memory_bytes {rss}\n"
+        );
+    }
+    if let Ok(fds) = std::fs::read_dir("/proc/self/fd") {
+        let _ = write!(
+            out,
+            "# HELP process_open_fds Open file descriptors of the iriswire process.\n\
+             # TYPE process_open_fds gauge\nprocess_open_fds {}\n",
+            fds.count()
+        );
     }
 }
 
@@ -197,5 +272,53 @@ fn describe() {
     describe_gauge!(
         "iriswire_build_info",
         "Always 1; the labels name the build."
+    );
+    describe_counter!(
+        "iriswire_translation_cache_hits_total",
+        "Statements found translated in the cache."
+    );
+    describe_counter!(
+        "iriswire_translation_cache_misses_total",
+        "Statements translated anew."
+    );
+    describe_histogram!(
+        "iriswire_translation_duration_seconds",
+        Unit::Seconds,
+        "Time to translate a statement not in the cache."
+    );
+    describe_histogram!(
+        "iriswire_pool_wait_duration_seconds",
+        Unit::Seconds,
+        "Time a session waited for a bridge worker (including starting one)."
+    );
+    describe_counter!(
+        "iriswire_pool_wait_timeouts_total",
+        "Waits for a worker that ended in 53300."
+    );
+    describe_counter!("iriswire_worker_starts_total", "Bridge workers started.");
+    describe_counter!(
+        "iriswire_worker_exits_total",
+        "Bridge workers taken out of a pool, by reason (crash, recycle)."
+    );
+    describe_gauge!(
+        "iriswire_backend_up",
+        "1 if the last readiness probe reached the backend."
+    );
+    describe_histogram!(
+        "iriswire_backend_probe_duration_seconds",
+        Unit::Seconds,
+        "Duration of readiness probes against the backend."
+    );
+    describe_gauge!(
+        "iriswire_pool_workers",
+        "Bridge workers in all pools, by state (idle, busy)."
+    );
+    describe_gauge!(
+        "iriswire_pool_clients_waiting",
+        "Sessions waiting for a bridge worker."
+    );
+    describe_gauge!(
+        "iriswire_pool_max_workers",
+        "Configured maximum workers, summed over pools."
     );
 }

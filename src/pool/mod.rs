@@ -30,21 +30,24 @@ impl managed::Manager for WorkerManager {
     type Error = BridgeError;
 
     async fn create(&self) -> Result<Worker, BridgeError> {
+        crate::observability::metrics::Metrics::install()
+            .worker_starts
+            .increment(1);
         Worker::spawn(&self.spec).await
     }
 
     async fn recycle(&self, w: &mut Worker, m: &Metrics) -> RecycleResult<BridgeError> {
+        let metrics = crate::observability::metrics::Metrics::install();
         if !w.is_healthy() {
+            metrics.worker_exits_crash.increment(1);
             return Err(RecycleError::message(
                 "worker is broken or was left mid-response",
             ));
         }
-        if m.created.elapsed() > self.max_age {
-            return Err(RecycleError::message("worker reached its maximum age"));
-        }
-        if w.uses >= self.max_uses {
+        if m.created.elapsed() > self.max_age || w.uses >= self.max_uses {
+            metrics.worker_exits_recycle.increment(1);
             return Err(RecycleError::message(
-                "worker reached its maximum use count",
+                "worker reached its maximum age or use count",
             ));
         }
         if w.in_transaction {
@@ -207,7 +210,14 @@ impl PoolRegistry {
     /// configured acquire timeout.
     pub async fn acquire(&self, database: &str, user: &str) -> Result<PooledWorker, AcquireError> {
         let pool = self.pool(database, user)?;
-        pool.get().await.map_err(|e| match e {
+        let metrics = crate::observability::metrics::Metrics::install();
+        let started = std::time::Instant::now();
+        let got = pool.get().await;
+        metrics.pool_wait.record(started.elapsed().as_secs_f64());
+        if matches!(got, Err(PoolError::Timeout(managed::TimeoutType::Wait))) {
+            metrics.pool_wait_timeouts.increment(1);
+        }
+        got.map_err(|e| match e {
             PoolError::Timeout(managed::TimeoutType::Create) => AcquireError::Start {
                 database: database.to_owned(),
                 source: Box::new(BridgeError::Timeout(self.config.worker_start_timeout)),

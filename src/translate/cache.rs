@@ -28,10 +28,18 @@ impl TranslationCache {
 
     /// Returns the cached translation, translating (outside the lock) on a miss.
     pub fn get(&self, sql: &str) -> Result<Arc<Translation>, TranslateError> {
+        let metrics = crate::observability::metrics::Metrics::install();
         if let Some(t) = self.entries.lock().expect("cache lock").get(sql) {
+            metrics.translation_hits.increment(1);
             return Ok(t.clone());
         }
-        let t = Arc::new(translate(sql, self.dialect)?);
+        metrics.translation_misses.increment(1);
+        let started = std::time::Instant::now();
+        let t = translate(sql, self.dialect);
+        metrics
+            .translation_duration
+            .record(started.elapsed().as_secs_f64());
+        let t = Arc::new(t?);
         self.entries
             .lock()
             .expect("cache lock")
