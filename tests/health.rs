@@ -4,48 +4,9 @@
 
 mod common;
 
-use std::io::{Read, Write};
 use std::time::{Duration, Instant};
 
-use common::{Server, connect};
-
-/// GET `path` on the HTTP port; returns (status, body).
-fn get(port: u16, path: &str) -> (u16, String) {
-    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(15))).unwrap();
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut raw = String::new();
-    s.read_to_string(&mut raw).unwrap();
-    let status = raw.split_whitespace().nth(1).unwrap().parse().unwrap();
-    let body = raw
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_owned())
-        .unwrap_or_default();
-    (status, body)
-}
-
-fn workers_of(pid: u32) -> Vec<u32> {
-    std::fs::read_dir("/proc")
-        .unwrap()
-        .flatten()
-        .filter_map(|e| e.file_name().to_string_lossy().parse::<u32>().ok())
-        .filter(|p| {
-            std::fs::read_to_string(format!("/proc/{p}/stat"))
-                .ok()
-                .and_then(|s| {
-                    s.rsplit_once(')')
-                        .map(|(_, r)| r.split_whitespace().nth(1).map(str::to_owned))
-                })
-                .flatten()
-                .and_then(|pp| pp.parse::<u32>().ok())
-                == Some(pid)
-        })
-        .collect()
-}
+use common::{Server, connect, http_get as get};
 
 fn wait_for_status(port: u16, path: &str, want: u16) -> String {
     let deadline = Instant::now() + Duration::from_secs(15);
@@ -93,17 +54,25 @@ async fn liveness_readiness_and_summary() {
     let data = server.data_path();
     let moved = data.with_extension("moved");
     std::fs::rename(&data, &moved).unwrap();
-    for w in workers_of(server.pid()) {
+    for w in server.workers() {
         // SAFETY: kill(2) on the server's own children.
         unsafe { libc::kill(w as libc::pid_t, libc::SIGKILL) };
     }
     let body = wait_for_status(http, "/health/ready", 503);
     let verdict: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(verdict["failed"], "backend", "{body}");
-    assert!(get(http, "/metrics").1.contains("\niriswire_backend_up 0\n"));
+    assert!(
+        get(http, "/metrics")
+            .1
+            .contains("\niriswire_backend_up 0\n")
+    );
     // ...while liveness stays green, and come back when the database does.
     assert_eq!(get(http, "/health/live").0, 200);
     std::fs::rename(&moved, &data).unwrap();
     wait_for_status(http, "/health/ready", 200);
-    assert!(get(http, "/metrics").1.contains("\niriswire_backend_up 1\n"));
+    assert!(
+        get(http, "/metrics")
+            .1
+            .contains("\niriswire_backend_up 1\n")
+    );
 }

@@ -3,23 +3,14 @@
 
 mod common;
 
-use std::io::{Read, Write};
-use std::time::Duration;
+use std::io::Write;
 
 use common::{Server, connect};
 
 fn scrape(port: u16) -> String {
-    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    write!(
-        s,
-        "GET /metrics HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut raw = String::new();
-    s.read_to_string(&mut raw).unwrap();
-    assert!(raw.starts_with("HTTP/1.1 200"), "{raw}");
-    raw.split_once("\r\n\r\n").unwrap().1.to_owned()
+    let (status, body) = common::http_get(port, "/metrics");
+    assert_eq!(status, 200, "{body}");
+    body
 }
 
 /// The value of the sample whose name and labels are exactly `series`.

@@ -8,21 +8,7 @@ use std::time::{Duration, Instant};
 use common::{Server, connect};
 
 fn worker_count(server: &Server) -> usize {
-    std::fs::read_dir("/proc")
-        .unwrap()
-        .flatten()
-        .filter_map(|e| e.file_name().to_string_lossy().parse::<u32>().ok())
-        .filter(|pid| {
-            std::fs::read_to_string(format!("/proc/{pid}/stat"))
-                .ok()
-                .and_then(|s| {
-                    s.rsplit_once(')')
-                        .and_then(|(_, r)| r.split_whitespace().nth(1).map(str::to_owned))
-                })
-                .and_then(|p| p.parse::<u32>().ok())
-                == Some(server.pid())
-        })
-        .count()
+    server.workers().len()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

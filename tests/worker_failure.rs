@@ -7,34 +7,13 @@ use std::time::{Duration, Instant};
 
 use common::{Server, connect};
 
-/// PIDs of the server's direct children (its bridge workers).
-fn children(pid: u32) -> Vec<u32> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(child) = entry.file_name().to_string_lossy().parse::<u32>() else {
-            continue;
-        };
-        if let Ok(stat) = std::fs::read_to_string(format!("/proc/{child}/stat")) {
-            // Field 4, after the parenthesised command name.
-            let ppid = stat
-                .rsplit_once(')')
-                .and_then(|(_, rest)| rest.split_whitespace().nth(1))
-                .and_then(|p| p.parse::<u32>().ok());
-            if ppid == Some(pid) {
-                out.push(child);
-            }
-        }
-    }
-    out
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killed_worker_fails_only_its_statement_and_is_replaced() {
     let server = Server::start();
     let a = connect(&server, "app").await;
     let one: i32 = a.query_one("SELECT 1", &[]).await.unwrap().get(0);
     assert_eq!(one, 1);
-    let a_workers = children(server.pid());
+    let a_workers = server.workers();
     assert_eq!(a_workers.len(), 1, "one worker after the first session");
     let victim = a_workers[0];
 
@@ -79,5 +58,5 @@ async fn killed_worker_fails_only_its_statement_and_is_replaced() {
     // The failed session gets a fresh worker.
     let again: i32 = a.query_one("SELECT 2", &[]).await.unwrap().get(0);
     assert_eq!(again, 2);
-    assert!(!children(server.pid()).contains(&victim));
+    assert!(!server.workers().contains(&victim));
 }

@@ -94,6 +94,27 @@ impl Server {
         self.data_dir.path().to_owned()
     }
 
+    /// PIDs of the server's child processes: its bridge workers.
+    pub fn workers(&self) -> Vec<u32> {
+        let me = self.child.id();
+        std::fs::read_dir("/proc")
+            .unwrap()
+            .flatten()
+            .filter_map(|e| e.file_name().to_string_lossy().parse::<u32>().ok())
+            .filter(|pid| {
+                // Field 4 of /proc/PID/stat, after the parenthesised name.
+                std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                    .ok()
+                    .and_then(|s| {
+                        s.rsplit_once(')')
+                            .and_then(|(_, r)| r.split_whitespace().nth(1).map(str::to_owned))
+                    })
+                    .and_then(|p| p.parse::<u32>().ok())
+                    == Some(me)
+            })
+            .collect()
+    }
+
     /// Resident memory of the server process, in bytes.
     pub fn rss_bytes(&self) -> u64 {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
@@ -122,4 +143,24 @@ pub async fn connect(server: &Server, db: &str) -> tokio_postgres::Client {
         let _ = conn.await;
     });
     client
+}
+
+/// GET `path` from the server's HTTP port; returns (status, body).
+pub fn http_get(port: u16, path: &str) -> (u16, String) {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(15))).unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut raw = String::new();
+    s.read_to_string(&mut raw).unwrap();
+    let status = raw.split_whitespace().nth(1).unwrap().parse().unwrap();
+    let body = raw
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    (status, body)
 }
