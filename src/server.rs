@@ -50,6 +50,8 @@ pub fn shared_state(config: Arc<Config>) -> std::io::Result<Arc<Shared>> {
 }
 
 pub async fn run(config: Config) -> Result<(), String> {
+    // Before anything records: this decides whether metrics exist at all.
+    crate::observability::metrics::Metrics::init(config.metrics_enabled);
     let config = Arc::new(config);
     if config.backend_defaulted {
         tracing::info!(

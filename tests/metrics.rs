@@ -173,3 +173,11 @@ fn promtool_check(text: &str) {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[tokio::test]
+async fn metrics_can_be_switched_off() {
+    let server = Server::start_with(&[], &[("IRISWIRE_METRICS_ENABLED", "false")]);
+    let c = connect(&server, "app").await;
+    c.batch_execute("SELECT 1").await.unwrap();
+    assert_eq!(scrape(server.http_port), "");
+}

@@ -130,6 +130,7 @@ pub struct Config {
     pub health_cache: Duration,
     pub health_probe_database: String,
     pub slow_query: Duration,
+    pub metrics_enabled: bool,
     pub log_statement_max_len: usize,
 }
 
@@ -166,6 +167,7 @@ const KEYS: &[(&str, &str)] = &[
     ("health.probe_database", "postgres"),
     ("log.slow_query_ms", "1000"),
     ("log.statement_max_len", "200"),
+    ("metrics.enabled", "true"),
 ];
 
 /// Values set on the command line, by key.
@@ -456,6 +458,7 @@ impl Layered {
                 self.parse("log.slow_query_ms", "a number of milliseconds")?,
             ),
             log_statement_max_len: self.parse("log.statement_max_len", "a number of characters")?,
+            metrics_enabled: self.parse("metrics.enabled", "true or false")?,
         };
         cfg.check_rules()?;
         Ok(cfg)

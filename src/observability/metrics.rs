@@ -79,6 +79,7 @@ const SQLSTATE_CLASSES: &[&str] = &[
 ];
 
 pub struct Metrics {
+    enabled: bool,
     handle: PrometheusHandle,
     /// Indexed by `Command as usize * 2 + failed as usize`.
     queries: Vec<QueryHandles>,
@@ -108,13 +109,24 @@ impl Metrics {
     /// Installs the global recorder (once per process) and registers every
     /// handle the hot path uses.
     pub fn install() -> &'static Metrics {
+        Self::init(true)
+    }
+
+    /// Like [`Metrics::install`]; with `enabled` false (`metrics.enabled`)
+    /// no recorder is installed, every handle is a no-op and `/metrics` is
+    /// empty: the baseline for measuring what metrics cost. The first call
+    /// decides.
+    pub fn init(enabled: bool) -> &'static Metrics {
         METRICS.get_or_init(|| {
             let recorder = PrometheusBuilder::new()
                 .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), LATENCY_BUCKETS)
                 .expect("static, non-empty buckets")
                 .build_recorder();
             let handle = recorder.handle();
-            metrics::set_global_recorder(recorder).expect("the only recorder of this process");
+            if enabled {
+                metrics::set_global_recorder(recorder)
+                    .expect("the only recorder of this process");
+            }
             describe();
             let mut queries = Vec::with_capacity(Command::ALL.len() * 2);
             for command in Command::ALL {
@@ -137,6 +149,7 @@ impl Metrics {
                 .collect();
             metrics::gauge!("iriswire_build_info", "version" => env!("CARGO_PKG_VERSION")).set(1.0);
             Metrics {
+                enabled,
                 handle,
                 queries,
                 errors,
@@ -185,6 +198,9 @@ impl Metrics {
     /// The exposition text: the recorder's metrics, pool gauges read now,
     /// and the standard `process_*` metrics from /proc.
     pub fn render(&self, pools: &crate::pool::PoolRegistry, max_per_pool: usize) -> String {
+        if !self.enabled {
+            return String::new();
+        }
         let (mut idle, mut busy, mut waiting, mut max) = (0, 0, 0, 0);
         for (_, st) in pools.statuses() {
             idle += st.available;
