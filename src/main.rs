@@ -60,6 +60,10 @@ fn main() -> ExitCode {
         println!("[[users]]\nname = {user:?}\npassword = {verifier:?}");
         return ExitCode::SUCCESS;
     }
+    let source = iriswire::server::ConfigSource {
+        file: cli.config.clone(),
+        overrides: o.clone(),
+    };
     let config = match Config::load(cli.config.as_deref(), &o) {
         Ok(c) => c,
         Err(e) => {
@@ -87,7 +91,7 @@ fn main() -> ExitCode {
                     return ExitCode::FAILURE;
                 }
             };
-            match rt.block_on(iriswire::server::run(config)) {
+            match rt.block_on(iriswire::server::run(config, source)) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
                     tracing::error!("{e}");

@@ -3,10 +3,14 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
+use arc_swap::ArcSwap;
 use tokio::net::TcpListener;
+use tokio::signal::unix::{SignalKind, signal};
 
-use crate::config::Config;
+use crate::config::{Config, ConfigError, Overrides};
+use crate::frontend::clients::{Clients, Phase};
 use crate::frontend::execute::Shared;
 use crate::pool::PoolRegistry;
 use crate::translate::Dialect;
@@ -32,7 +36,7 @@ pub fn worker_script(config: &Config) -> std::io::Result<PathBuf> {
     Ok(path)
 }
 
-pub fn shared_state(config: Arc<Config>) -> std::io::Result<Arc<Shared>> {
+pub fn shared_state(config: Arc<Config>, source: ConfigSource) -> std::io::Result<Arc<Shared>> {
     std::fs::create_dir_all(&config.data_dir)?;
     let script = worker_script(&config)?;
     let dialect = if config.backend.is_iris() {
@@ -40,16 +44,97 @@ pub fn shared_state(config: Arc<Config>) -> std::io::Result<Arc<Shared>> {
     } else {
         Dialect::Sqlite
     };
+    let swap = Arc::new(ArcSwap::new(config.clone()));
     Ok(Arc::new(Shared {
-        pools: PoolRegistry::new(config.clone(), script),
+        pools: PoolRegistry::new(swap.clone(), script),
         translations: TranslationCache::new(dialect, config.translation_cache_size),
         schema_epoch: Default::default(),
         table_columns: Mutex::new(HashMap::new()),
-        config,
+        clients: Arc::new(Clients::new()),
+        lifecycle: Lifecycle::default(),
+        config_source: source,
+        config: swap,
     }))
 }
 
-pub async fn run(config: Config) -> Result<(), String> {
+/// Where the configuration came from, so a reload reads the same places.
+#[derive(Debug, Clone, Default)]
+pub struct ConfigSource {
+    pub file: Option<PathBuf>,
+    pub overrides: Overrides,
+}
+
+/// What a reload did.
+#[derive(Debug)]
+pub struct Reloaded {
+    /// Keys that changed but need a restart; their old values stay in force.
+    pub needs_restart: Vec<&'static str>,
+}
+
+/// Re-reads the file and environment, validates the whole result, then
+/// swaps it in at once. An invalid configuration changes nothing.
+pub fn reload(shared: &Shared, source: &ConfigSource) -> Result<Reloaded, ConfigError> {
+    let metrics = crate::observability::metrics::Metrics::install();
+    let mut new = match Config::load(source.file.as_deref(), &source.overrides) {
+        Ok(c) => c,
+        Err(e) => {
+            metrics.config_reloads_failure.increment(1);
+            tracing::error!(error = %e, "configuration reload failed; nothing changed");
+            return Err(e);
+        }
+    };
+    let old = shared.config();
+    let needs_restart = old.restart_needed(&new);
+    new.keep_restart_settings(&old);
+    if let Err(e) = crate::observability::set_log_level(&new.log_level) {
+        metrics.config_reloads_failure.increment(1);
+        tracing::error!(error = %e, "configuration reload failed; nothing changed");
+        return Err(ConfigError::Rule(e));
+    }
+    shared.config.store(Arc::new(new));
+    shared.pools.apply_config();
+    metrics.config_reloads_success.increment(1);
+    if needs_restart.is_empty() {
+        tracing::info!("configuration reloaded");
+    } else {
+        tracing::warn!(
+            keys = ?needs_restart,
+            "configuration reloaded; these settings changed but only take effect after a restart"
+        );
+    }
+    Ok(Reloaded { needs_restart })
+}
+
+/// Server-wide requests from signals and the admin console.
+#[derive(Default)]
+pub struct Lifecycle {
+    shutdown: tokio::sync::Notify,
+    shutdown_requested: std::sync::atomic::AtomicBool,
+}
+
+impl Lifecycle {
+    /// Starts a graceful shutdown, as SIGTERM does.
+    pub fn request_shutdown(&self) {
+        self.shutdown_requested
+            .store(true, std::sync::atomic::Ordering::Release);
+        self.shutdown.notify_waiters();
+    }
+
+    pub async fn shutdown_requested(&self) {
+        loop {
+            let n = self.shutdown.notified();
+            if self
+                .shutdown_requested
+                .load(std::sync::atomic::Ordering::Acquire)
+            {
+                return;
+            }
+            n.await;
+        }
+    }
+}
+
+pub async fn run(config: Config, source: ConfigSource) -> Result<(), String> {
     // Before anything records: this decides whether metrics exist at all.
     crate::observability::metrics::Metrics::init(config.metrics_enabled);
     let config = Arc::new(config);
@@ -59,7 +144,8 @@ pub async fn run(config: Config) -> Result<(), String> {
             "no IRIS configured: serving the embedded SQLite default"
         );
     }
-    let shared = shared_state(config.clone()).map_err(|e| format!("data directory: {e}"))?;
+    let shared =
+        shared_state(config.clone(), source).map_err(|e| format!("data directory: {e}"))?;
     let tls = match (&config.tls_cert_file, &config.tls_key_file) {
         (Some(c), Some(k)) => Some(crate::frontend::tls_acceptor(c, k)?),
         _ => None,
@@ -79,10 +165,78 @@ pub async fn run(config: Config) -> Result<(), String> {
         pool_mode = ?config.pool_mode,
         "iriswire is accepting PostgreSQL connections"
     );
+    let mut sigterm = signal(SignalKind::terminate()).map_err(|e| e.to_string())?;
+    let mut sigint = signal(SignalKind::interrupt()).map_err(|e| e.to_string())?;
+    let mut sighup = signal(SignalKind::hangup()).map_err(|e| e.to_string())?;
+    let reload_shared = shared.clone();
+    tokio::spawn(async move {
+        while sighup.recv().await.is_some() {
+            tracing::info!("SIGHUP: reloading the configuration");
+            let _ = reload(&reload_shared, &reload_shared.config_source);
+        }
+    });
+    let mut phase = shared.clients.subscribe();
+    let serving = tokio::spawn(crate::frontend::serve(
+        listener,
+        shared.clone(),
+        tls,
+        async move {
+            let _ = phase.wait_for(|p| *p != Phase::Running).await;
+        },
+    ));
     tokio::select! {
-        r = crate::frontend::serve(listener, shared.clone(), tls, health) => r.map_err(|e| e.to_string())?,
-        _ = tokio::signal::ctrl_c() => tracing::info!("interrupted, shutting down"),
+        _ = sigterm.recv() => tracing::info!("SIGTERM: draining"),
+        _ = sigint.recv() => tracing::info!("SIGINT: draining"),
+        _ = shared.lifecycle.shutdown_requested() => tracing::info!("SHUTDOWN requested: draining"),
     }
-    shared.pools.close();
+    // Readiness is red from here on; the accept loop ends and its listener
+    // is closed, so new connections are refused by the kernel.
+    shared.clients.set_phase(Phase::Draining);
+    let _ = serving.await;
+    let cfg = shared.config();
+    let deadline = tokio::time::Instant::now() + cfg.shutdown_timeout;
+    tracing::info!(
+        connections = shared.clients.list().len(),
+        shutdown_timeout_ms = cfg.shutdown_timeout.as_millis() as u64,
+        "listener closed; waiting for open transactions and statements"
+    );
+    let second_signal = async {
+        tokio::select! {
+            _ = sigterm.recv() => {}
+            _ = sigint.recv() => {}
+        }
+    };
+    tokio::pin!(second_signal);
+    tokio::select! {
+        _ = all_closed(&shared) => {}
+        _ = &mut second_signal => {
+            tracing::warn!("second signal: exiting without waiting");
+            return Err("stopped by a second signal before the drain finished".into());
+        }
+        _ = tokio::time::sleep_until(deadline) => {
+            let left = shared.clients.list().len();
+            tracing::warn!(connections = left, "shutdown_timeout reached: cancelling statements and closing connections");
+            shared.clients.set_phase(Phase::Closing);
+            let grace = cfg.cancel_grace + Duration::from_secs(2);
+            tokio::select! {
+                _ = all_closed(&shared) => {}
+                _ = tokio::time::sleep(grace) => {
+                    tracing::warn!(connections = shared.clients.list().len(), "connections still open after cancelling; exiting anyway");
+                }
+                _ = &mut second_signal => {
+                    return Err("stopped by a second signal before the drain finished".into());
+                }
+            }
+        }
+    }
+    shared.pools.shutdown(Duration::from_secs(2)).await;
+    tracing::info!("shut down");
     Ok(())
+}
+
+/// Resolves once every client connection has closed.
+async fn all_closed(shared: &Shared) {
+    while !shared.clients.list().is_empty() {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }

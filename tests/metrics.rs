@@ -23,6 +23,18 @@ fn sample(text: &str, series: &str) -> f64 {
         .unwrap()
 }
 
+/// Scrapes until `ready` holds (at most 5 s), then returns that scrape.
+fn eventually(port: u16, ready: impl Fn(&str) -> bool) -> String {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let text = scrape(port);
+        if ready(&text) || std::time::Instant::now() > deadline {
+            return text;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn counters_match_a_known_workload_and_promtool_accepts_them() {
     let server = Server::start();
@@ -57,7 +69,26 @@ async fn counters_match_a_known_workload_and_promtool_accepts_them() {
                 .is_err()
         );
     }
-    let text = scrape(server.http_port);
+    // One login refused (no such database: 3D000) and one garbage start-up.
+    let refused = tokio_postgres::connect(
+        &format!(
+            "host=127.0.0.1 port={} user=app dbname=no.such",
+            server.port
+        ),
+        tokio_postgres::NoTls,
+    )
+    .await;
+    assert!(refused.is_err());
+    {
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+        s.write_all(&[0, 0, 0, 8, 0xde, 0xad, 0xbe, 0xef]).unwrap();
+        let mut buf = Vec::new();
+        let _ = std::io::Read::read_to_end(&mut s, &mut buf);
+    }
+    // Closed connections record their duration once their task ends.
+    let text = eventually(server.http_port, |t| {
+        sample(t, "iriswire_client_connection_duration_seconds_count") >= 3.0
+    });
 
     let select_ok = r#"{command="SELECT",outcome="ok"}"#;
     assert_eq!(
@@ -100,12 +131,47 @@ async fn counters_match_a_known_workload_and_promtool_accepts_them() {
         sample(&text, "iriswire_rows_returned_total"),
         (SELECTS * 3) as f64
     );
-    assert_eq!(sample(&text, "iriswire_client_connections"), CLIENTS as f64);
-    // The harness's own readiness check is one more accepted connection.
+    assert_eq!(
+        sample(&text, r#"iriswire_client_connections{state="idle"}"#),
+        CLIENTS as f64
+    );
+    assert_eq!(
+        sample(&text, r#"iriswire_client_connections{state="active"}"#),
+        0.0
+    );
+    // The harness's own readiness check is one more accepted connection,
+    // and so are the two refused ones below.
     assert_eq!(
         sample(&text, "iriswire_client_connections_accepted_total"),
-        (CLIENTS + 1) as f64
+        (CLIENTS + 3) as f64
     );
+    assert_eq!(
+        sample(
+            &text,
+            r#"iriswire_client_connections_rejected_total{reason="auth"}"#
+        ),
+        1.0
+    );
+    assert_eq!(
+        sample(
+            &text,
+            r#"iriswire_client_connections_rejected_total{reason="protocol"}"#
+        ),
+        1.0
+    );
+    assert_eq!(sample(&text, "iriswire_auth_failures_total"), 0.0);
+    // DDL, INSERT and each SELECT committed on their own; each error rolled back.
+    assert_eq!(
+        sample(&text, r#"iriswire_transactions_total{outcome="commit"}"#),
+        (SELECTS + 2) as f64
+    );
+    assert_eq!(
+        sample(&text, r#"iriswire_transactions_total{outcome="rollback"}"#),
+        ERRORS as f64
+    );
+    assert!(sample(&text, "iriswire_client_received_bytes_total") > 500.0);
+    assert!(sample(&text, "iriswire_client_sent_bytes_total") > 500.0);
+    assert_eq!(sample(&text, "iriswire_max_client_connections"), 1000.0);
     // A real histogram with the documented buckets, not a summary.
     assert!(text.contains(
         r#"iriswire_query_duration_seconds_bucket{command="SELECT",outcome="ok",le="0.0001"}"#

@@ -120,6 +120,28 @@ pub struct Config {
     pub worker_max_age: Duration,
     pub worker_max_uses: u64,
     pub max_client_connections: usize,
+    /// 0: unlimited.
+    pub max_connections_per_user: usize,
+    /// 0: unlimited.
+    pub max_connections_per_database: usize,
+    /// Zero durations mean "off", as in PostgreSQL.
+    pub client_idle_timeout: Duration,
+    pub idle_in_transaction_session_timeout: Duration,
+    pub statement_timeout: Duration,
+    /// How long an interrupted worker has to stop before it is killed.
+    pub cancel_grace: Duration,
+    /// CancelRequests accepted per second from one source address.
+    pub cancel_rate_per_s: u32,
+    pub shutdown_timeout: Duration,
+    /// Names that may use the `iriswire` admin console in trust mode (no
+    /// `[[users]]`); configured users need `admin = true` instead.
+    pub admin_users: Vec<String>,
+    /// Backoff after a failed worker start: doubles from `retry_initial` up to `retry_max`.
+    pub retry_initial: Duration,
+    pub retry_max: Duration,
+    /// Every key's effective value and where it came from, for `SHOW CONFIG`
+    /// and for telling which changes a reload cannot apply.
+    pub settings: BTreeMap<String, (String, String)>,
     pub tls_cert_file: Option<PathBuf>,
     pub tls_key_file: Option<PathBuf>,
     pub users: Vec<User>,
@@ -157,6 +179,17 @@ const KEYS: &[(&str, &str)] = &[
     ("pool.worker_max_age_s", "3600"),
     ("pool.worker_max_uses", "1000000"),
     ("server.max_client_connections", "1000"),
+    ("server.max_connections_per_user", "0"),
+    ("server.max_connections_per_database", "0"),
+    ("server.client_idle_timeout_ms", "0"),
+    ("server.idle_in_transaction_session_timeout_ms", "0"),
+    ("server.statement_timeout_ms", "0"),
+    ("server.cancel_grace_ms", "500"),
+    ("server.cancel_rate_per_s", "20"),
+    ("server.shutdown_timeout_ms", "30000"),
+    ("server.admin_users", ""),
+    ("bridge.retry_initial_ms", "250"),
+    ("bridge.retry_max_ms", "30000"),
     ("tls.cert_file", ""),
     ("tls.key_file", ""),
     ("log.format", "text"),
@@ -356,6 +389,13 @@ impl Layered {
         Ok(v)
     }
 
+    /// Milliseconds where 0 means "off".
+    fn opt_millis(&self, key: &str) -> Result<Duration, ConfigError> {
+        Ok(Duration::from_millis(
+            self.parse(key, "a number of milliseconds (0 = off)")?,
+        ))
+    }
+
     fn millis(&self, key: &str) -> Result<Duration, ConfigError> {
         Ok(Duration::from_millis(
             self.positive(key, "a number of milliseconds")?,
@@ -406,6 +446,14 @@ impl Layered {
         });
         let pool_min_size: usize = self.parse("pool.min_size", "a number")?;
         let pool_max_size: usize = self.positive("pool.max_size", "a number")?;
+        if self.parse::<u64>("bridge.retry_initial_ms", "a number")?
+            > self.parse::<u64>("bridge.retry_max_ms", "a number")?
+        {
+            return Err(self.invalid(
+                "bridge.retry_initial_ms",
+                "must not exceed bridge.retry_max_ms",
+            ));
+        }
         if pool_min_size > pool_max_size {
             return Err(self.invalid("pool.min_size", "must not exceed pool.max_size"));
         }
@@ -443,6 +491,31 @@ impl Layered {
             ),
             worker_max_uses: self.positive("pool.worker_max_uses", "a number")?,
             max_client_connections: self.positive("server.max_client_connections", "a number")?,
+            max_connections_per_user: self.parse("server.max_connections_per_user", "a number")?,
+            max_connections_per_database: self
+                .parse("server.max_connections_per_database", "a number")?,
+            client_idle_timeout: self.opt_millis("server.client_idle_timeout_ms")?,
+            idle_in_transaction_session_timeout: self
+                .opt_millis("server.idle_in_transaction_session_timeout_ms")?,
+            statement_timeout: self.opt_millis("server.statement_timeout_ms")?,
+            cancel_grace: self.millis("server.cancel_grace_ms")?,
+            cancel_rate_per_s: self.positive("server.cancel_rate_per_s", "a number")?,
+            shutdown_timeout: self.millis("server.shutdown_timeout_ms")?,
+            admin_users: self
+                .raw("server.admin_users")
+                .0
+                .split(',')
+                .map(str::trim)
+                .filter(|n| !n.is_empty())
+                .map(str::to_owned)
+                .collect(),
+            retry_initial: self.millis("bridge.retry_initial_ms")?,
+            retry_max: self.millis("bridge.retry_max_ms")?,
+            settings: self
+                .values
+                .iter()
+                .map(|(k, (v, s))| (k.clone(), (v.clone(), s.to_string())))
+                .collect(),
             tls_cert_file,
             tls_key_file,
             users: self.users.clone(),
@@ -495,7 +568,75 @@ fn parse_user(v: &toml::Value, source: &Source) -> Result<User, ConfigError> {
     })
 }
 
+/// Settings bound at start-up (sockets, the backend and its workers'
+/// interpreter): a reload reports a change to them instead of applying it.
+pub const RESTART_KEYS: &[&str] = &[
+    "listen",
+    "http_listen",
+    "data_dir",
+    "backend",
+    "iris.host",
+    "iris.port",
+    "iris.namespace",
+    "iris.username",
+    "iris.password",
+    "iris.schema",
+    "bridge.python",
+    "bridge.worker_script",
+    "bridge.batch_rows",
+    "pool.mode",
+    "tls.cert_file",
+    "tls.key_file",
+    "log.format",
+    "translation.cache_size",
+    "metrics.enabled",
+];
+
 impl Config {
+    /// Keys whose value differs in `new` but cannot change without a restart.
+    pub fn restart_needed(&self, new: &Config) -> Vec<&'static str> {
+        RESTART_KEYS
+            .iter()
+            .copied()
+            .filter(|k| self.settings.get(*k).map(|v| &v.0) != new.settings.get(*k).map(|v| &v.0))
+            .collect()
+    }
+
+    /// Keeps `old`'s values of the settings a reload cannot apply.
+    pub fn keep_restart_settings(&mut self, old: &Config) {
+        self.listen = old.listen;
+        self.http_listen = old.http_listen;
+        self.data_dir = old.data_dir.clone();
+        self.backend = old.backend;
+        self.backend_defaulted = old.backend_defaulted;
+        self.iris = old.iris.clone();
+        self.python = old.python.clone();
+        self.worker_script = old.worker_script.clone();
+        self.batch_rows = old.batch_rows;
+        self.pool_mode = old.pool_mode;
+        self.tls_cert_file = old.tls_cert_file.clone();
+        self.tls_key_file = old.tls_key_file.clone();
+        self.log_format = old.log_format;
+        self.translation_cache_size = old.translation_cache_size;
+        self.metrics_enabled = old.metrics_enabled;
+        for key in RESTART_KEYS {
+            match old.settings.get(*key) {
+                Some(v) => self.settings.insert((*key).to_owned(), v.clone()),
+                None => self.settings.remove(*key),
+            };
+        }
+    }
+
+    /// May `user` open the `iriswire` admin console?
+    pub fn is_admin(&self, user: &str) -> bool {
+        if self.users.is_empty() {
+            self.admin_users.iter().any(|u| u == user)
+        } else {
+            self.users.iter().any(|u| u.name == user && u.admin)
+                || self.admin_users.iter().any(|u| u == user)
+        }
+    }
+
     fn check_rules(&self) -> Result<(), ConfigError> {
         if self.users.is_empty() && !self.listen.ip().is_loopback() {
             return Err(ConfigError::Rule(format!(

@@ -21,7 +21,8 @@ use pgwire::api::{ClientInfo, METADATA_APPLICATION_NAME, METADATA_DATABASE, META
 use pgwire::error::{PgWireError, PgWireResult};
 use pgwire::messages::{PgWireBackendMessage, PgWireFrontendMessage};
 
-use crate::config::User;
+use crate::config::{Config, User};
+use crate::frontend::clients::{Client, Identity, Phase};
 use crate::frontend::execute::{Shared, fatal};
 use crate::frontend::session::{SERVER_VERSION, Session, SessionSlot};
 
@@ -149,19 +150,23 @@ impl ServerParameterProvider for Parameters {
     }
 }
 
+/// The connection's registry entry, put in pgwire's per-connection
+/// extensions by the connection loop.
+pub struct ClientHandle(pub Arc<Client>);
+
+/// The virtual database of the admin console.
+pub const ADMIN_DATABASE: &str = "iriswire";
+
 pub struct Startup {
-    shared: Arc<Shared>,
+    pub shared: Arc<Shared>,
     driver: AuthDriver<Arc<Parameters>>,
-    users: Arc<UserSource>,
 }
 
 impl Startup {
-    pub fn new(shared: Arc<Shared>, manager: Arc<pgwire::api::ConnectionManager>) -> Self {
-        let users = Arc::new(UserSource::new(&shared.config.users));
+    pub fn new(shared: Arc<Shared>) -> Self {
         Startup {
             shared,
-            driver: AuthDriver::new(Arc::new(Parameters)).with_connection_manager(manager),
-            users,
+            driver: AuthDriver::new(Arc::new(Parameters)),
         }
     }
 
@@ -180,9 +185,35 @@ impl Startup {
         }
     }
 
-    fn finish_session<C: ClientInfo>(&self, client: &C) {
+    /// Records who logged in and applies the connection limits.
+    fn admit<C: ClientInfo>(&self, client: &C, config: &Config) -> PgWireResult<()> {
+        let (user, database) = user_and_database(client);
+        let Some(entry) = client.session_extensions().get::<ClientHandle>() else {
+            return Ok(());
+        };
+        let identity = Identity {
+            admin: database == ADMIN_DATABASE,
+            application_name: client
+                .metadata()
+                .get(METADATA_APPLICATION_NAME)
+                .cloned()
+                .unwrap_or_default(),
+            user,
+            database,
+        };
+        self.shared
+            .clients
+            .identify(&entry.0, identity, config)
+            .map_err(|limit| fatal("53300", limit.to_string()))
+    }
+
+    fn finish_session<C: ClientInfo>(&self, client: &C, config: &Config) {
         let (user, database) = user_and_database(client);
         let mut session = Session::new(database, user);
+        if let Some(entry) = client.session_extensions().get::<ClientHandle>() {
+            session.client = Some(entry.0.clone());
+        }
+        let mut session = session.with_config_defaults(config);
         if let Some(app) = client.metadata().get(METADATA_APPLICATION_NAME) {
             session
                 .settings
@@ -256,6 +287,7 @@ impl StartupHandler for Startup {
         C::Error: Debug,
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
+        let config = self.shared.config();
         let outcome = match message {
             PgWireFrontendMessage::Startup(ref startup) => {
                 protocol_negotiation(client, startup).await?;
@@ -267,13 +299,25 @@ impl StartupHandler for Startup {
                         "no PostgreSQL user name specified in startup packet",
                     ));
                 }
-                if self.shared.pools.pool(&database, &user).is_err() {
+                if self.shared.clients.phase() != Phase::Running {
+                    return Err(fatal("57P03", "the database system is shutting down"));
+                }
+                if database == ADMIN_DATABASE {
+                    if !config.is_admin(&user) {
+                        return Err(fatal(
+                            "42501",
+                            format!(
+                                "permission denied for the iriswire admin console: \"{user}\" is not in server.admin_users and has no admin = true"
+                            ),
+                        ));
+                    }
+                } else if self.shared.pools.pool(&database, &user).is_err() {
                     return Err(fatal(
                         "3D000",
                         format!("database \"{database}\" does not exist"),
                     ));
                 }
-                if self.shared.config.users.is_empty() {
+                if config.users.is_empty() {
                     // Trust: only when no users are configured, and only on loopback.
                     if !client.socket_addr().ip().is_loopback() {
                         return Err(fatal(
@@ -286,13 +330,16 @@ impl StartupHandler for Startup {
                         final_message: None,
                     }
                 } else {
+                    // The users of the configuration in force now: a reload
+                    // applies to the next login.
+                    let users = Arc::new(UserSource::new(&config.users));
                     let login = LoginInfo::from_client_info(client);
-                    let user = self.users.user(&login)?;
+                    let user = users.user(&login)?;
                     let mechanism = if user.secret.starts_with("SCRAM-SHA-256$") {
-                        let scram = ScramAuth::new(self.users.clone());
+                        let scram = ScramAuth::new(users.clone());
                         SaslMechanisms::new(vec![Arc::new(scram)]).create()
                     } else {
-                        Md5PasswordAuth::new(self.users.clone()).create()
+                        Md5PasswordAuth::new(users.clone()).create()
                     };
                     self.driver.begin_authentication(client, mechanism).await?
                 }
@@ -303,11 +350,19 @@ impl StartupHandler for Startup {
             _ => return Ok(()),
         };
         if let AuthOutcome::Authenticated { final_message, .. } = outcome {
-            self.check_database(client).await?;
-            self.finish_session(client);
+            self.admit(client, &config)?;
+            let (_, database) = user_and_database(client);
+            if database != ADMIN_DATABASE {
+                self.check_database(client).await?;
+            }
+            self.finish_session(client, &config);
             self.driver
                 .complete_authentication(client, final_message)
                 .await?;
+            if let Some(entry) = client.session_extensions().get::<ClientHandle>() {
+                let (pid, key) = client.pid_and_secret_key();
+                entry.0.set_key(pid, key.to_bytes().to_vec());
+            }
         }
         Ok(())
     }

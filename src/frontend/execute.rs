@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::fmt::Debug;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use bytes::BytesMut;
 use futures::{Sink, SinkExt};
@@ -20,8 +21,10 @@ use crate::bridge::protocol::{self, ColumnMeta};
 use crate::bridge::{BackendError, BridgeError, Frame, Worker};
 use crate::catalog::types::{self, ColumnType};
 use crate::config::{Config, PoolMode};
+use crate::frontend::clients::{Client, InterruptReason};
 use crate::frontend::encode::{self, ValueError};
 use crate::frontend::session::{ActivePortal, Session};
+use crate::observability::metrics::Metrics;
 use crate::pool::{AcquireError, PoolRegistry};
 use crate::translate::cache::TranslationCache;
 use crate::translate::{StatementKind, Translation, TypeExpr};
@@ -31,7 +34,13 @@ pub type TableColumns = Arc<Vec<(String, ColumnType)>>;
 
 /// State shared by all connections.
 pub struct Shared {
-    pub config: Arc<Config>,
+    /// Swapped whole by a reload; read with [`Shared::config`].
+    pub config: Arc<arc_swap::ArcSwap<Config>>,
+    pub clients: Arc<crate::frontend::clients::Clients>,
+    /// Shutdown requests (signals, the admin console's SHUTDOWN).
+    pub lifecycle: crate::server::Lifecycle,
+    /// Where a reload reads the configuration from.
+    pub config_source: crate::server::ConfigSource,
     pub pools: PoolRegistry,
     pub translations: TranslationCache,
     /// Bumped by any DDL: descriptions cached on translations from an older
@@ -42,6 +51,11 @@ pub struct Shared {
 }
 
 impl Shared {
+    /// The configuration now in force (a reload may replace it at any time).
+    pub fn config(&self) -> arc_swap::Guard<Arc<Config>> {
+        self.config.load()
+    }
+
     pub fn epoch(&self) -> u64 {
         self.schema_epoch.load(Ordering::Acquire)
     }
@@ -505,11 +519,18 @@ where
 /// Ensures the session holds a worker, checking one out of its pool.
 pub async fn ensure_worker(shared: &Shared, s: &mut Session) -> PgWireResult<()> {
     if s.worker.is_none() {
-        let w = shared
-            .pools
-            .acquire(&s.database, &s.user)
-            .await
-            .map_err(|e| acquire_failure(&e))?;
+        if let Some(c) = &s.client {
+            c.set_state(crate::frontend::clients::ClientState::Waiting);
+        }
+        let got = shared.pools.acquire(&s.database, &s.user).await;
+        if let Some(c) = &s.client {
+            c.set_state(crate::frontend::clients::ClientState::Active);
+        }
+        let w = got.map_err(|e| acquire_failure(&e))?;
+        if let Some(c) = &s.client {
+            c.worker_pid
+                .store(w.pid(), std::sync::atomic::Ordering::Relaxed);
+        }
         s.worker = Some(w);
     }
     Ok(())
@@ -517,13 +538,13 @@ pub async fn ensure_worker(shared: &Shared, s: &mut Session) -> PgWireResult<()>
 
 /// In transaction pooling, hands the worker back once no transaction is open.
 pub fn release_if_idle(shared: &Shared, s: &mut Session) {
-    if shared.config.pool_mode == PoolMode::Transaction
+    if shared.config().pool_mode == PoolMode::Transaction
         && s.active.is_none()
         && s.worker
             .as_ref()
             .is_some_and(|w| !w.in_transaction && !w.is_busy())
     {
-        s.worker = None;
+        s.release_worker();
     }
 }
 
@@ -550,7 +571,7 @@ pub async fn table_columns(
             "SELECT COLUMN_NAME, DATA_TYPE FROM INFORMATION_SCHEMA.COLUMNS WHERE TABLE_SCHEMA = ? AND LOWER(TABLE_NAME) = LOWER(?)"
         }
     };
-    let schema = &shared.config.iris.schema;
+    let schema = &shared.config().iris.schema.clone();
     let dialect = shared.translations.dialect();
     worker
         .start_query(sql, false, |w| {
@@ -593,4 +614,86 @@ pub async fn table_columns(
         .expect("catalog cache")
         .insert(key, cols.clone());
     Ok(cols)
+}
+
+/// Runs `work`, a statement running on the worker `worker_pid`, under the
+/// session's statement timeout and the connection's cancel requests.
+///
+/// `work` is never dropped half-way (its reads of the worker's pipe are not
+/// cancel-safe): an interrupt signals the worker and keeps polling `work`.
+/// The worker gets SIGINT, which its cancel thread turns into the driver's
+/// interrupt; if it has not answered within `grace`, it gets SIGKILL, so
+/// `work` ends with the worker gone and the pool replaces it, without
+/// touching other sessions. Returns why the statement was interrupted, if
+/// it was.
+pub async fn supervised<T>(
+    client: Option<&Arc<Client>>,
+    worker_pid: u32,
+    timeout: Duration,
+    grace: Duration,
+    work: impl std::future::Future<Output = T>,
+) -> (T, InterruptReason) {
+    let Some(client) = client else {
+        return (work.await, InterruptReason::None);
+    };
+    let notified = client.interrupt.notified();
+    tokio::pin!(notified);
+    // Registered before the statement is marked running: a cancel that
+    // sees it running always wakes this task.
+    notified.as_mut().enable();
+    let _running = client.start_statement();
+    tokio::pin!(work);
+    let deadline = async {
+        if timeout.is_zero() {
+            std::future::pending::<()>().await
+        } else {
+            tokio::time::sleep(timeout).await
+        }
+    };
+    tokio::select! {
+        out = &mut work => return (out, client.interrupt_reason()),
+        _ = &mut notified => {}
+        _ = deadline => {
+            client.request_interrupt(InterruptReason::StatementTimeout);
+        }
+    }
+    signal_worker(worker_pid, libc::SIGINT);
+    tokio::select! {
+        out = &mut work => return (out, client.interrupt_reason()),
+        _ = tokio::time::sleep(grace) => {}
+    }
+    tracing::warn!(
+        worker_pid,
+        reason = ?client.interrupt_reason(),
+        "bridge worker did not stop its statement in time; killing it"
+    );
+    Metrics::install().worker_exits_timeout.increment(1);
+    signal_worker(worker_pid, libc::SIGKILL);
+    (work.await, client.interrupt_reason())
+}
+
+fn signal_worker(pid: u32, signal: libc::c_int) {
+    if pid > 1 {
+        // SAFETY: kill(2) on our own child. The worker object is borrowed by
+        // the running statement, so the child cannot have been reaped and
+        // its pid reused.
+        unsafe {
+            libc::kill(pid as libc::pid_t, signal);
+        }
+    }
+}
+
+/// A statement that failed because it was interrupted reports why, as
+/// PostgreSQL does (57014), whatever the worker said.
+pub fn interrupted(end: StreamEnd, reason: InterruptReason) -> StreamEnd {
+    match (end, reason) {
+        (end, InterruptReason::None) => end,
+        (StreamEnd::Failed(_), reason) => {
+            if reason == InterruptReason::StatementTimeout {
+                Metrics::install().statement_timeouts.increment(1);
+            }
+            StreamEnd::Failed(error("57014", reason.message()))
+        }
+        (end, _) => end,
+    }
 }

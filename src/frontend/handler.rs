@@ -34,8 +34,7 @@ use crate::frontend::execute::{
     resolve_columns, row_description, stream_result,
 };
 use crate::frontend::session::{
-    ActivePortal, Session, SessionCommand, SessionSlot, default_settings, parse_session_command,
-    reported_name,
+    ActivePortal, Session, SessionCommand, SessionSlot, parse_session_command, reported_name,
 };
 use crate::observability::metrics::{Command, Metrics};
 use crate::translate::lexer::split_statements;
@@ -108,7 +107,7 @@ impl Handler {
     ) {
         let sqlstate = sqlstate_of(r);
         self.metrics.query(command, elapsed, sqlstate);
-        let cfg = &self.shared.config;
+        let cfg = self.shared.config();
         if elapsed >= cfg.slow_query {
             let cut = sql
                 .char_indices()
@@ -185,6 +184,9 @@ fn plan(t: &Translation, sql: &str, s: &Session) -> Plan {
             Some("there is no transaction in progress"),
         ),
         StatementKind::Commit if s.failed => Plan::RollbackInstead,
+        // The worker that held the transaction is gone (killed after a
+        // timeout, or crashed): nothing is left to roll back on the backend.
+        StatementKind::Rollback if s.failed && s.worker.is_none() => Plan::RollbackInstead,
         StatementKind::Commit if !in_txn => {
             Plan::Tag("COMMIT".into(), Some("there is no transaction in progress"))
         }
@@ -210,7 +212,13 @@ where
     C::Error: Debug,
     PgWireError: From<C::Error>,
 {
-    let info = ErrorInfo::new("WARNING".into(), "25001".into(), msg.into());
+    // PostgreSQL's codes for the warnings iriswire gives itself.
+    let code = if msg.starts_with("there is already") {
+        "25001"
+    } else {
+        "25P01"
+    };
+    let info = ErrorInfo::new("WARNING".into(), code.into(), msg.into());
     client
         .feed(PgWireBackendMessage::NoticeResponse(NoticeResponse::from(
             info,
@@ -232,7 +240,7 @@ where
     PgWireError: From<C::Error>,
 {
     match cmd {
-        SessionCommand::Set { name, value } => {
+        SessionCommand::Set { name, value, local } => {
             if name == "client_encoding"
                 && !matches!(
                     value.to_ascii_uppercase().replace(['-', '_'], "").as_str(),
@@ -244,7 +252,13 @@ where
                     format!("iriswire supports only the UTF8 client encoding, not \"{value}\""),
                 ));
             }
-            s.settings.insert(name.clone(), value.clone());
+            let value = &Session::check_setting(name, value).map_err(|m| error("22023", m))?;
+            if *local && !in_transaction(s) {
+                // PostgreSQL: a warning, and the setting does not change.
+                send_notice(client, "SET LOCAL can only be used in transaction blocks").await?;
+                return complete(client, "SET").await;
+            }
+            s.set(name, value.clone(), *local);
             if let Some(reported) = reported_name(name) {
                 client
                     .feed(PgWireBackendMessage::ParameterStatus(ParameterStatus::new(
@@ -257,18 +271,7 @@ where
         }
         SessionCommand::SetIgnored => complete(client, "SET").await,
         SessionCommand::Reset { name } => {
-            let defaults = default_settings();
-            match name {
-                Some(n) => match defaults.get(n) {
-                    Some(v) => {
-                        s.settings.insert(n.clone(), v.clone());
-                    }
-                    None => {
-                        s.settings.remove(n);
-                    }
-                },
-                None => s.settings = defaults,
-            }
+            s.reset(name.as_deref());
             complete(client, "RESET").await
         }
         SessionCommand::Show { name } => {
@@ -387,23 +390,31 @@ impl Handler {
             .ok();
         let mut portal = None;
         let mut parsed = None;
-        let end = stream_result(
-            client,
-            worker,
-            &mut s.scratch,
-            &t,
-            None,
-            &[],
-            0,
-            &mut portal,
-            cached
-                .as_ref()
-                .and_then(|d| d.columns.as_deref())
-                .map(Vec::as_slice),
-            inferred_now,
-            &mut parsed,
+        let pid = worker.pid();
+        let (end, reason) = execute::supervised(
+            s.client.as_ref(),
+            pid,
+            s.statement_timeout,
+            self.shared.config().cancel_grace,
+            stream_result(
+                client,
+                worker,
+                &mut s.scratch,
+                &t,
+                None,
+                &[],
+                0,
+                &mut portal,
+                cached
+                    .as_ref()
+                    .and_then(|d| d.columns.as_deref())
+                    .map(Vec::as_slice),
+                inferred_now,
+                &mut parsed,
+            ),
         )
-        .await?;
+        .await;
+        let end = execute::interrupted(end?, reason);
         if let Some(columns) = parsed {
             // A Prepare's description also has parameter types: keep that one.
             if !t.described_at(epoch).is_some_and(|d| d.prepared) {
@@ -420,6 +431,12 @@ impl Handler {
     }
 
     async fn backend_rollback(&self, s: &mut Session) -> PgWireResult<()> {
+        self.metrics.transaction_ended(false);
+        s.end_transaction();
+        if s.failed && s.worker.is_none() {
+            s.failed = false;
+            return Ok(());
+        }
         ensure_worker(&self.shared, s).await?;
         let w = s.worker.as_mut().expect("worker");
         w.start_query("ROLLBACK", false, |p| {
@@ -454,17 +471,30 @@ impl Handler {
                 {
                     s.failed = false;
                 }
+                if !s.worker.as_ref().is_some_and(|w| w.in_transaction) {
+                    // Out of any transaction: an autocommit statement or an
+                    // explicit end; counted as PostgreSQL's xact_commit/rollback do.
+                    self.metrics
+                        .transaction_ended(t.kind != StatementKind::Rollback);
+                    s.end_transaction();
+                }
                 release_if_idle(&self.shared, s);
                 Ok(())
             }
             StreamEnd::Suspended => Ok(()),
             StreamEnd::Failed(e) => {
+                let was_in_transaction = in_transaction(s);
                 if s.worker.as_mut().is_some_and(|w| !w.is_healthy()) {
-                    // Dropped, not recycled: the pool replaces it.
-                    s.worker = None;
-                    s.failed = false;
+                    // Dropped, not recycled: the pool replaces it. A
+                    // transaction it held is gone: the client must roll back.
+                    s.release_worker();
+                    s.failed = was_in_transaction;
                 } else {
                     note_failure(s);
+                }
+                if !in_transaction(s) {
+                    self.metrics.transaction_ended(false);
+                    s.end_transaction();
                 }
                 release_if_idle(&self.shared, s);
                 Err(e)
@@ -653,20 +683,28 @@ impl Handler {
                     .worker
                     .as_mut()
                     .ok_or_else(|| error("XX000", "suspended portal lost its worker"))?;
-                let end = stream_result(
-                    client,
-                    worker,
-                    &mut s.scratch,
-                    t,
-                    stmt.columns.clone(),
-                    &binary,
-                    max_rows,
-                    &mut active,
-                    None,
-                    &[],
-                    &mut None,
+                let pid = worker.pid();
+                let (end, reason) = execute::supervised(
+                    s.client.as_ref(),
+                    pid,
+                    s.statement_timeout,
+                    self.shared.config().cancel_grace,
+                    stream_result(
+                        client,
+                        worker,
+                        &mut s.scratch,
+                        t,
+                        stmt.columns.clone(),
+                        &binary,
+                        max_rows,
+                        &mut active,
+                        None,
+                        &[],
+                        &mut None,
+                    ),
                 )
-                .await?;
+                .await;
+                let end = execute::interrupted(end?, reason);
                 s.active = active;
                 return self.after_statement(s, t, end);
             }
@@ -719,20 +757,28 @@ impl Handler {
             pending: None,
             rows_sent: 0,
         });
-        let end = stream_result(
-            client,
-            worker,
-            &mut s.scratch,
-            t,
-            stmt.columns.clone(),
-            &binary,
-            max_rows,
-            &mut active,
-            None,
-            &[],
-            &mut None,
+        let pid = worker.pid();
+        let (end, reason) = execute::supervised(
+            s.client.as_ref(),
+            pid,
+            s.statement_timeout,
+            self.shared.config().cancel_grace,
+            stream_result(
+                client,
+                worker,
+                &mut s.scratch,
+                t,
+                stmt.columns.clone(),
+                &binary,
+                max_rows,
+                &mut active,
+                None,
+                &[],
+                &mut None,
+            ),
         )
-        .await?;
+        .await;
+        let end = execute::interrupted(end?, reason);
         s.active = active;
         self.after_statement(s, t, end)
     }
@@ -772,7 +818,7 @@ impl Handler {
             ["DISCARD", "ALL", ..] if !in_transaction(s) => {
                 clear_named_statements(store, s);
                 store.clear_portals();
-                s.settings = default_settings();
+                s.reset(None);
                 Some("DISCARD ALL".into())
             }
             ["DISCARD", what, ..] if *what != "ALL" => Some(format!("DISCARD {what}")),
@@ -786,7 +832,7 @@ impl Handler {
             && let Some(w) = s.worker.as_mut()
             && w.drain().await.is_err()
         {
-            s.worker = None;
+            s.release_worker();
         }
     }
 }
@@ -831,14 +877,23 @@ impl SimpleQueryHandler for Handler {
                 continue;
             }
             let started = std::time::Instant::now();
-            let (command, r) = match self.shared.translations.get(sql) {
+            let (command, vector, r) = match self.shared.translations.get(sql) {
                 Ok(t) => (
                     Command::of(&t.kind),
+                    t.vector,
                     self.simple_statement(client, &mut s, sql, t).await,
                 ),
-                Err(e) => (Command::Other, Err(error(e.sqlstate(), e.to_string()))),
+                Err(e) => (
+                    Command::Other,
+                    None,
+                    Err(error(e.sqlstate(), e.to_string())),
+                ),
             };
-            self.finished(command, started.elapsed(), &r, &s.user, sql);
+            let elapsed = started.elapsed();
+            if let Some(v) = vector {
+                self.metrics.vector_query(v, elapsed);
+            }
+            self.finished(command, elapsed, &r, &s.user, sql);
             if let Err(e) = r {
                 let e = execute::with_syntax_position(e, &query.query, sql);
                 if s.worker.as_ref().is_some_and(|w| w.in_transaction) {
@@ -1088,7 +1143,11 @@ impl ExtendedQueryHandler for Handler {
         let r = self.execute_portal(client, &mut s, &portal, max_rows).await;
         let command = Command::of(&portal.statement.statement.translation.kind);
         let stmt = &portal.statement.statement;
-        self.finished(command, started.elapsed(), &r, &s.user, &stmt.sql);
+        let elapsed = started.elapsed();
+        if let Some(v) = stmt.translation.vector {
+            self.metrics.vector_query(v, elapsed);
+        }
+        self.finished(command, elapsed, &r, &s.user, &stmt.sql);
         let status = txn_status(&s);
         slot.put(s);
         client.set_transaction_status(status);

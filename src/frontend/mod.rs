@@ -2,6 +2,8 @@
 //! the query protocols and per-connection sessions.
 
 pub mod auth;
+pub mod clients;
+pub mod connection;
 pub mod encode;
 pub mod execute;
 pub mod handler;
@@ -10,7 +12,6 @@ pub mod session;
 use std::sync::Arc;
 
 use pgwire::api::PgWireServerHandlers;
-use pgwire::tokio::process_socket;
 use tokio::net::TcpListener;
 
 use auth::Startup;
@@ -63,65 +64,40 @@ pub fn tls_acceptor(
     Ok(pgwire::tokio::TlsAcceptor::from(Arc::new(cfg)))
 }
 
-/// Counts an open client connection (for `/health` and the metrics) for as
-/// long as it lives, on every exit path.
-struct ConnectionCount(Arc<crate::observability::health::Health>);
-
-impl ConnectionCount {
-    fn open(h: &Arc<crate::observability::health::Health>) -> Self {
-        let m = crate::observability::metrics::Metrics::install();
-        m.connections_accepted.increment(1);
-        m.connections_current.increment(1.0);
-        h.connections
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        ConnectionCount(h.clone())
-    }
-}
-
-impl Drop for ConnectionCount {
-    fn drop(&mut self) {
-        crate::observability::metrics::Metrics::install()
-            .connections_current
-            .decrement(1.0);
-        self.0
-            .connections
-            .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
-    }
-}
-
-/// Accepts PostgreSQL connections until the listener fails.
+/// Accepts PostgreSQL connections until `stop` resolves (draining), then
+/// drops the listener so new connections are refused by the kernel.
 pub async fn serve(
     listener: TcpListener,
     shared: Arc<Shared>,
     tls: Option<pgwire::tokio::TlsAcceptor>,
-    health: Arc<crate::observability::health::Health>,
-) -> std::io::Result<()> {
-    let manager = Arc::new(pgwire::api::ConnectionManager::new());
+    stop: impl std::future::Future<Output = ()>,
+) {
     let handlers = Arc::new(Handlers {
         handler: Arc::new(Handler::new(shared.clone())),
-        startup: Arc::new(Startup::new(shared, manager)),
+        startup: Arc::new(Startup::new(shared.clone())),
     });
+    let metrics = crate::observability::metrics::Metrics::install();
+    tokio::pin!(stop);
     loop {
-        let (socket, peer) = match listener.accept().await {
-            Ok(s) => s,
-            Err(e) => {
-                // EMFILE and friends: back off instead of spinning.
-                tracing::warn!(error = %e, "accept failed");
-                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-                continue;
-            }
+        let (socket, peer) = tokio::select! {
+            _ = &mut stop => break,
+            accepted = listener.accept() => match accepted {
+                Ok(s) => s,
+                Err(e) => {
+                    // EMFILE and friends: back off instead of spinning.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
         };
-        let handlers = handlers.clone();
-        let tls = tls.clone();
-        let health = health.clone();
-        tokio::spawn(async move {
-            // Counted for /health; the guard keeps the count right on every exit path.
-            let _open = ConnectionCount::open(&health);
-            let started = std::time::Instant::now();
-            if let Err(e) = process_socket(socket, tls, handlers).await {
-                tracing::debug!(%peer, error = %e, "connection ended with an error");
-            }
-            tracing::debug!(%peer, duration_ms = started.elapsed().as_millis() as u64, "connection closed");
-        });
+        metrics.connections_accepted.increment(1);
+        tokio::spawn(connection::run(
+            socket,
+            peer,
+            tls.clone(),
+            handlers.clone(),
+            shared.clone(),
+        ));
     }
 }

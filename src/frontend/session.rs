@@ -4,9 +4,12 @@
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use bytes::BytesMut;
 
+use crate::config::Config;
+use crate::frontend::clients::Client;
 use crate::pool::PooledWorker;
 
 /// Parameters PostgreSQL reports to the client with ParameterStatus.
@@ -85,6 +88,14 @@ pub struct Session {
     /// Reused DataRow buffer: rows are split off it, so it is reclaimed
     /// once the encoder has copied them to the socket buffer.
     pub scratch: BytesMut,
+    /// Values `SET LOCAL` replaced, restored when the transaction ends.
+    pub local_saved: Vec<(String, Option<String>)>,
+    /// Defaults `RESET` returns to: PostgreSQL's, then the server's config.
+    pub defaults: BTreeMap<String, String>,
+    /// `statement_timeout`, parsed once per `SET`; zero is off.
+    pub statement_timeout: Duration,
+    /// The connection this session belongs to.
+    pub client: Option<Arc<Client>>,
 }
 
 impl Session {
@@ -98,8 +109,147 @@ impl Session {
             active: None,
             statement_names: Default::default(),
             scratch: BytesMut::with_capacity(16 * 1024),
+            local_saved: Vec::new(),
+            defaults: default_settings(),
+            statement_timeout: Duration::ZERO,
+            client: None,
         }
     }
+
+    /// Hands the worker back to its pool (or drops a broken one).
+    pub fn release_worker(&mut self) {
+        self.worker = None;
+        if let Some(c) = &self.client {
+            c.worker_pid.store(0, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+
+    /// Server-wide defaults from the configuration, as PostgreSQL takes
+    /// `statement_timeout` and friends from postgresql.conf.
+    pub fn with_config_defaults(mut self, config: &Config) -> Self {
+        for (name, value) in [
+            ("statement_timeout", config.statement_timeout),
+            (
+                "idle_in_transaction_session_timeout",
+                config.idle_in_transaction_session_timeout,
+            ),
+        ] {
+            let v = format_duration(value);
+            self.defaults.insert(name.to_owned(), v.clone());
+            self.settings.insert(name.to_owned(), v);
+        }
+        self.statement_timeout = config.statement_timeout;
+        self.apply_timeouts();
+        self
+    }
+
+    /// Checks and normalises a value before `SET` stores it; returns the
+    /// value as `SHOW` prints it.
+    pub fn check_setting(name: &str, value: &str) -> Result<String, String> {
+        match name {
+            "statement_timeout" | "idle_in_transaction_session_timeout" | "lock_timeout" => {
+                parse_duration(value)
+                    .map(format_duration)
+                    .ok_or_else(|| format!("invalid value for parameter \"{name}\": \"{value}\""))
+            }
+            _ => Ok(value.to_owned()),
+        }
+    }
+
+    pub fn set(&mut self, name: &str, value: String, local: bool) {
+        let old = self.settings.insert(name.to_owned(), value);
+        if local && !self.local_saved.iter().any(|(n, _)| n == name) {
+            self.local_saved.push((name.to_owned(), old));
+        }
+        self.apply_timeouts();
+    }
+
+    pub fn reset(&mut self, name: Option<&str>) {
+        match name {
+            Some(n) => match self.defaults.get(n) {
+                Some(v) => {
+                    self.settings.insert(n.to_owned(), v.clone());
+                }
+                None => {
+                    self.settings.remove(n);
+                }
+            },
+            None => self.settings = self.defaults.clone(),
+        }
+        self.apply_timeouts();
+    }
+
+    /// The transaction ended: `SET LOCAL` values expire.
+    pub fn end_transaction(&mut self) {
+        if self.local_saved.is_empty() {
+            return;
+        }
+        for (name, old) in std::mem::take(&mut self.local_saved) {
+            match old {
+                Some(v) => self.settings.insert(name, v),
+                None => self.settings.remove(&name),
+            };
+        }
+        self.apply_timeouts();
+    }
+
+    fn apply_timeouts(&mut self) {
+        let get = |n: &str| {
+            self.settings
+                .get(n)
+                .and_then(|v| parse_duration(v))
+                .unwrap_or(Duration::ZERO)
+        };
+        self.statement_timeout = get("statement_timeout");
+        let idle_in_txn = get("idle_in_transaction_session_timeout");
+        if let Some(c) = &self.client {
+            c.set_idle_in_transaction_timeout(idle_in_txn);
+        }
+    }
+}
+
+/// A PostgreSQL time setting: a number of milliseconds, or a number with
+/// one of the units `us`, `ms`, `s`, `min`, `h`, `d`.
+pub fn parse_duration(v: &str) -> Option<Duration> {
+    let v = v.trim();
+    let split = v
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(v.len());
+    let (num, unit) = (v[..split].trim(), v[split..].trim());
+    let n: f64 = num
+        .parse()
+        .ok()
+        .filter(|n: &f64| n.is_finite() && *n >= 0.0)?;
+    let ms = match unit {
+        "" | "ms" => n,
+        "us" => n / 1000.0,
+        "s" => n * 1e3,
+        "min" => n * 60e3,
+        "h" => n * 3600e3,
+        "d" => n * 86400e3,
+        _ => return None,
+    };
+    // PostgreSQL's limit for these settings: INT_MAX milliseconds.
+    (ms <= i32::MAX as f64).then(|| Duration::from_micros((ms * 1000.0).round() as u64))
+}
+
+/// How `SHOW` prints a time setting: the largest unit that divides it.
+pub fn format_duration(d: Duration) -> String {
+    let ms = d.as_millis() as u64;
+    if ms == 0 {
+        return "0".into();
+    }
+    for (unit, per) in [
+        ("d", 86_400_000),
+        ("h", 3_600_000),
+        ("min", 60_000),
+        ("s", 1000),
+    ] {
+        if ms.is_multiple_of(per) {
+            return format!("{}{unit}", ms / per);
+        }
+    }
+    format!("{ms}ms")
 }
 
 /// Lives in pgwire's per-connection extensions. The session is taken out
@@ -125,6 +275,8 @@ pub enum SessionCommand {
     Set {
         name: String,
         value: String,
+        /// `SET LOCAL`: until the end of the transaction.
+        local: bool,
     },
     /// `SET TRANSACTION ...`, `SET SESSION CHARACTERISTICS ...`: accepted, no effect.
     SetIgnored,
@@ -171,9 +323,11 @@ pub fn parse_session_command(sql: &str) -> Option<SessionCommand> {
             if rl.starts_with("transaction") || rl.starts_with("session characteristics") {
                 return Some(SessionCommand::SetIgnored);
             }
+            let mut local = false;
             for prefix in ["session ", "local "] {
                 if rest.to_ascii_lowercase().starts_with(prefix) {
                     rest = rest[prefix.len()..].trim_start();
+                    local = prefix == "local ";
                 }
             }
             let rl = rest.to_ascii_lowercase();
@@ -182,6 +336,7 @@ pub fn parse_session_command(sql: &str) -> Option<SessionCommand> {
                 return Some(SessionCommand::Set {
                     name: "timezone".into(),
                     value: unquote(v),
+                    local,
                 });
             }
             if let Some(v) = rl.strip_prefix("names") {
@@ -189,6 +344,7 @@ pub fn parse_session_command(sql: &str) -> Option<SessionCommand> {
                 return Some(SessionCommand::Set {
                     name: "client_encoding".into(),
                     value: unquote(v),
+                    local,
                 });
             }
             let split = rest.find('=').or_else(|| rl.find(" to "))?;
@@ -206,6 +362,7 @@ pub fn parse_session_command(sql: &str) -> Option<SessionCommand> {
             Some(SessionCommand::Set {
                 name: unquote(&name),
                 value,
+                local,
             })
         }
         _ => None,
@@ -225,26 +382,56 @@ mod tests {
     use super::*;
 
     #[test]
+    fn time_settings_parse_and_print_as_postgresql_does() {
+        assert_eq!(parse_duration("1500"), Some(Duration::from_millis(1500)));
+        assert_eq!(parse_duration("2s"), Some(Duration::from_secs(2)));
+        assert_eq!(parse_duration(" 1 min"), Some(Duration::from_secs(60)));
+        assert_eq!(parse_duration("abc"), None);
+        assert_eq!(parse_duration("5 parsecs"), None);
+        assert_eq!(parse_duration("-1"), None);
+        assert_eq!(format_duration(Duration::from_millis(1000)), "1s");
+        assert_eq!(format_duration(Duration::from_millis(1500)), "1500ms");
+        assert_eq!(format_duration(Duration::from_secs(120)), "2min");
+        assert_eq!(format_duration(Duration::ZERO), "0");
+        assert!(Session::check_setting("statement_timeout", "soon").is_err());
+    }
+
+    #[test]
+    fn set_local_expires_with_the_transaction() {
+        let mut s = Session::new("d".into(), "u".into());
+        s.set("statement_timeout", "1s".into(), false);
+        s.set("statement_timeout", "50ms".into(), true);
+        assert_eq!(s.statement_timeout, Duration::from_millis(50));
+        s.end_transaction();
+        assert_eq!(s.statement_timeout, Duration::from_secs(1));
+        s.reset(Some("statement_timeout"));
+        assert_eq!(s.statement_timeout, Duration::ZERO);
+    }
+
+    #[test]
     fn parses_driver_set_and_show_forms() {
         assert_eq!(
             parse_session_command("SET extra_float_digits = 3"),
             Some(SessionCommand::Set {
                 name: "extra_float_digits".into(),
-                value: "3".into()
+                value: "3".into(),
+                local: false
             })
         );
         assert_eq!(
             parse_session_command("set application_name to 'my app'"),
             Some(SessionCommand::Set {
                 name: "application_name".into(),
-                value: "my app".into()
+                value: "my app".into(),
+                local: false
             })
         );
         assert_eq!(
             parse_session_command("SET TIME ZONE 'UTC'"),
             Some(SessionCommand::Set {
                 name: "timezone".into(),
-                value: "UTC".into()
+                value: "UTC".into(),
+                local: false
             })
         );
         assert_eq!(
@@ -257,6 +444,14 @@ mod tests {
             parse_session_command("show transaction isolation level"),
             Some(SessionCommand::Show {
                 name: "transactionisolationlevel".into()
+            })
+        );
+        assert_eq!(
+            parse_session_command("SET LOCAL statement_timeout = '2s'"),
+            Some(SessionCommand::Set {
+                name: "statement_timeout".into(),
+                value: "2s".into(),
+                local: true
             })
         );
         assert_eq!(

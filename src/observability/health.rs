@@ -2,7 +2,6 @@
 //! probe, and a JSON summary. Served on `--http-listen` by the same runtime.
 
 use std::convert::Infallible;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -18,10 +17,6 @@ use crate::frontend::execute::Shared;
 pub struct Health {
     pub shared: Arc<Shared>,
     pub started: Instant,
-    /// Set when shutting down: readiness turns red at once.
-    pub draining: AtomicBool,
-    /// Client connections currently open.
-    pub connections: AtomicUsize,
     /// Last readiness verdict, reused for `health.cache_ms` so probes do not load IRIS.
     last_ready: Mutex<Option<(Instant, Result<(), ReadyFailure>)>>,
 }
@@ -37,8 +32,6 @@ impl Health {
         Health {
             shared,
             started: Instant::now(),
-            draining: AtomicBool::new(false),
-            connections: AtomicUsize::new(0),
             last_ready: Mutex::new(None),
         }
     }
@@ -46,13 +39,13 @@ impl Health {
     /// Readiness: not draining, the PostgreSQL listener accepts, and a bridge
     /// worker runs a probe statement against the backend in time.
     pub async fn ready(&self) -> Result<(), ReadyFailure> {
-        if self.draining.load(Ordering::Acquire) {
+        if self.draining() {
             return Err(ReadyFailure {
                 check: "draining",
                 reason: "the server is shutting down".into(),
             });
         }
-        let cfg = &self.shared.config;
+        let cfg = self.shared.config();
         if let Some((at, verdict)) = self.last_ready.lock().expect("health lock").as_ref()
             && at.elapsed() < cfg.health_cache
         {
@@ -80,8 +73,13 @@ impl Health {
         verdict
     }
 
+    /// Shutting down (or shut down): readiness is red from the first signal.
+    pub fn draining(&self) -> bool {
+        self.shared.clients.phase() != crate::frontend::clients::Phase::Running
+    }
+
     async fn probe(&self) -> Result<(), ReadyFailure> {
-        let cfg = &self.shared.config;
+        let cfg = self.shared.config();
         let mut target = cfg.listen;
         if target.ip().is_unspecified() {
             target.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
@@ -120,7 +118,13 @@ impl Health {
     }
 
     fn summary(&self) -> serde_json::Value {
-        let cfg = &self.shared.config;
+        let cfg = self.shared.config();
+        let clients = self.shared.clients.list();
+        let mut by_state = serde_json::Map::new();
+        for state in crate::frontend::clients::ClientState::ALL {
+            let n = clients.iter().filter(|c| c.state() == state).count();
+            by_state.insert(state.label().into(), n.into());
+        }
         let pools: Vec<serde_json::Value> = self
             .shared
             .pools
@@ -141,8 +145,9 @@ impl Health {
                 crate::config::PoolMode::Session => "session",
                 crate::config::PoolMode::Transaction => "transaction",
             },
-            "draining": self.draining.load(Ordering::Acquire),
-            "connections": self.connections.load(Ordering::Relaxed),
+            "draining": self.draining(),
+            "connections": clients.len(),
+            "connections_by_state": by_state,
             "pools": pools,
         })
     }
@@ -181,8 +186,7 @@ async fn route(
             .status(StatusCode::OK)
             .header("content-type", "text/plain; version=0.0.4; charset=utf-8")
             .body(Full::new(Bytes::from(
-                crate::observability::metrics::Metrics::install()
-                    .render(&health.shared.pools, health.shared.config.pool_max_size),
+                crate::observability::metrics::Metrics::install().render(&health.shared),
             )))
             .expect("static response parts"),
         _ => json(

@@ -8,7 +8,8 @@ use std::time::Duration;
 use metrics::{Counter, Gauge, Histogram};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
-use crate::translate::StatementKind;
+use crate::frontend::clients::CancelOutcome;
+use crate::translate::{StatementKind, VectorOp, VectorUse};
 
 /// Seconds; from 100 µs (a cached `SELECT 1` is ~200 µs end to end) to 30 s.
 pub const LATENCY_BUCKETS: &[f64] = &[
@@ -66,6 +67,46 @@ impl Command {
     }
 }
 
+/// Connection-duration buckets (seconds): from a refused login to a day-long pool connection.
+pub const CONNECTION_BUCKETS: &[f64] = &[
+    0.001, 0.01, 0.1, 1.0, 10.0, 60.0, 300.0, 900.0, 3600.0, 14400.0, 86400.0,
+];
+
+/// Why a connection was refused before it could run a statement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rejection {
+    /// Over `max_client_connections` or a per-user or per-database limit.
+    Limit,
+    /// Authentication failed or the login was refused (unknown database, no admin right).
+    Auth,
+    /// The TLS handshake failed, or direct TLS without a certificate.
+    Tls,
+    /// Malformed or incomplete start-up.
+    Protocol,
+    /// The server is shutting down.
+    Shutdown,
+}
+
+impl Rejection {
+    const ALL: [Rejection; 5] = [
+        Rejection::Limit,
+        Rejection::Auth,
+        Rejection::Tls,
+        Rejection::Protocol,
+        Rejection::Shutdown,
+    ];
+
+    fn label(self) -> &'static str {
+        match self {
+            Rejection::Limit => "limit",
+            Rejection::Auth => "auth",
+            Rejection::Tls => "tls",
+            Rejection::Protocol => "protocol",
+            Rejection::Shutdown => "shutdown",
+        }
+    }
+}
+
 struct QueryHandles {
     duration: Histogram,
     total: Counter,
@@ -86,7 +127,26 @@ pub struct Metrics {
     errors: HashMap<&'static str, Counter>,
     pub rows_returned: Counter,
     pub connections_accepted: Counter,
-    pub connections_current: Gauge,
+    rejected: Vec<Counter>,
+    pub auth_failures: Counter,
+    pub connection_duration: Histogram,
+    pub idle_session_timeouts: Counter,
+    pub idle_in_transaction_timeouts: Counter,
+    pub statement_timeouts: Counter,
+    cancel_requests: [Counter; 3],
+    transactions_commit: Counter,
+    transactions_rollback: Counter,
+    bytes_received: Counter,
+    bytes_sent: Counter,
+    max_client_connections: Gauge,
+    pub config_reloads_success: Counter,
+    pub config_reloads_failure: Counter,
+    pub backend_circuit_open: Gauge,
+    pub worker_exits_timeout: Counter,
+    pub worker_exits_shutdown: Counter,
+    pub pool_workers_starting: Gauge,
+    /// Indexed by `VectorOp as usize * 2 + top_k as usize`.
+    vector: Vec<QueryHandles>,
     pub translation_hits: Counter,
     pub translation_misses: Counter,
     pub translation_duration: Histogram,
@@ -120,6 +180,12 @@ impl Metrics {
         METRICS.get_or_init(|| {
             let recorder = PrometheusBuilder::new()
                 .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), LATENCY_BUCKETS)
+                .expect("static, non-empty buckets")
+                // Full matchers are consulted before suffix matchers.
+                .set_buckets_for_metric(
+                    Matcher::Full("iriswire_client_connection_duration_seconds".into()),
+                    CONNECTION_BUCKETS,
+                )
                 .expect("static, non-empty buckets")
                 .build_recorder();
             let handle = recorder.handle();
@@ -157,7 +223,72 @@ impl Metrics {
                 connections_accepted: metrics::counter!(
                     "iriswire_client_connections_accepted_total"
                 ),
-                connections_current: metrics::gauge!("iriswire_client_connections"),
+                rejected: Rejection::ALL
+                    .iter()
+                    .map(|r| {
+                        metrics::counter!(
+                            "iriswire_client_connections_rejected_total",
+                            "reason" => r.label()
+                        )
+                    })
+                    .collect(),
+                auth_failures: metrics::counter!("iriswire_auth_failures_total"),
+                connection_duration: metrics::histogram!(
+                    "iriswire_client_connection_duration_seconds"
+                ),
+                idle_session_timeouts: metrics::counter!(
+                    "iriswire_client_idle_timeouts_total", "state" => "idle"
+                ),
+                idle_in_transaction_timeouts: metrics::counter!(
+                    "iriswire_client_idle_timeouts_total", "state" => "idle_in_transaction"
+                ),
+                statement_timeouts: metrics::counter!("iriswire_statement_timeouts_total"),
+                cancel_requests: [
+                    CancelOutcome::Cancelled,
+                    CancelOutcome::NoMatch,
+                    CancelOutcome::RateLimited,
+                ]
+                .map(|o| metrics::counter!("iriswire_cancel_requests_total", "outcome" => o.label())),
+                transactions_commit: metrics::counter!(
+                    "iriswire_transactions_total", "outcome" => "commit"
+                ),
+                transactions_rollback: metrics::counter!(
+                    "iriswire_transactions_total", "outcome" => "rollback"
+                ),
+                bytes_received: metrics::counter!("iriswire_client_received_bytes_total"),
+                bytes_sent: metrics::counter!("iriswire_client_sent_bytes_total"),
+                max_client_connections: metrics::gauge!("iriswire_max_client_connections"),
+                config_reloads_success: metrics::counter!(
+                    "iriswire_config_reloads_total", "outcome" => "success"
+                ),
+                config_reloads_failure: metrics::counter!(
+                    "iriswire_config_reloads_total", "outcome" => "failure"
+                ),
+                backend_circuit_open: metrics::gauge!("iriswire_backend_circuit_open"),
+                worker_exits_timeout: metrics::counter!(
+                    "iriswire_worker_exits_total", "reason" => "timeout"
+                ),
+                worker_exits_shutdown: metrics::counter!(
+                    "iriswire_worker_exits_total", "reason" => "shutdown"
+                ),
+                pool_workers_starting: metrics::gauge!(
+                    "iriswire_pool_workers", "state" => "starting"
+                ),
+                vector: VectorOp::ALL
+                    .iter()
+                    .flat_map(|op| {
+                        ["false", "true"].map(|top_k| {
+                            let labels = [("operator", op.label()), ("top_k", top_k)];
+                            QueryHandles {
+                                duration: metrics::histogram!(
+                                    "iriswire_vector_query_duration_seconds",
+                                    &labels
+                                ),
+                                total: metrics::counter!("iriswire_vector_queries_total", &labels),
+                            }
+                        })
+                    })
+                    .collect(),
                 translation_hits: metrics::counter!("iriswire_translation_cache_hits_total"),
                 translation_misses: metrics::counter!("iriswire_translation_cache_misses_total"),
                 translation_duration: metrics::histogram!("iriswire_translation_duration_seconds"),
@@ -186,6 +317,40 @@ impl Metrics {
         }
     }
 
+    /// A statement (or Execute) that used a pgvector distance operator.
+    pub fn vector_query(&self, v: VectorUse, elapsed: Duration) {
+        let h = &self.vector[v.op as usize * 2 + v.top_k as usize];
+        h.duration.record(elapsed.as_secs_f64());
+        h.total.increment(1);
+    }
+
+    pub fn rejected(&self, why: Rejection) {
+        self.rejected[why as usize].increment(1);
+    }
+
+    /// A login that ended in a FATAL error.
+    pub fn login_refused(&self, e: &pgwire::error::PgWireError) {
+        let why = crate::frontend::connection::rejection_of(e);
+        if let pgwire::error::PgWireError::UserError(info) = e
+            && info.code.starts_with("28")
+        {
+            self.auth_failures.increment(1);
+        }
+        self.rejected(why);
+    }
+
+    pub fn cancel_request(&self, outcome: CancelOutcome) {
+        self.cancel_requests[outcome as usize].increment(1);
+    }
+
+    pub fn transaction_ended(&self, committed: bool) {
+        if committed {
+            self.transactions_commit.increment(1)
+        } else {
+            self.transactions_rollback.increment(1)
+        }
+    }
+
     pub fn error(&self, sqlstate: &str) {
         let class = sqlstate.get(..2).unwrap_or("XX");
         self.errors
@@ -197,10 +362,19 @@ impl Metrics {
 
     /// The exposition text: the recorder's metrics, pool gauges read now,
     /// and the standard `process_*` metrics from /proc.
-    pub fn render(&self, pools: &crate::pool::PoolRegistry, max_per_pool: usize) -> String {
+    pub fn render(&self, shared: &crate::frontend::execute::Shared) -> String {
         if !self.enabled {
             return String::new();
         }
+        let pools = &shared.pools;
+        let config = shared.config();
+        let max_per_pool = config.pool_max_size;
+        self.max_client_connections
+            .set(config.max_client_connections as f64);
+        // Kernel counters of every socket, read here rather than per message.
+        let (rx, tx) = shared.clients.bytes();
+        self.bytes_received.absolute(rx);
+        self.bytes_sent.absolute(tx);
         let (mut idle, mut busy, mut waiting, mut max) = (0, 0, 0, 0);
         for (_, st) in pools.statuses() {
             idle += st.available;
@@ -208,6 +382,9 @@ impl Metrics {
             waiting += st.waiting;
             max += max_per_pool;
         }
+        // A slot being created counts in the pool's size; report it as starting.
+        let starting = pools.starting();
+        busy = busy.saturating_sub(starting);
         self.pool_workers_idle.set(idle as f64);
         self.pool_workers_busy.set(busy as f64);
         self.pool_clients_waiting.set(waiting as f64);
@@ -283,7 +460,67 @@ fn describe() {
     );
     describe_gauge!(
         "iriswire_client_connections",
-        "Client connections open now."
+        "Client connections open now, by state (login, active, idle, idle_in_transaction, waiting)."
+    );
+    describe_counter!(
+        "iriswire_client_connections_rejected_total",
+        "Connections refused before running a statement, by reason (limit, auth, tls, protocol, shutdown)."
+    );
+    describe_counter!(
+        "iriswire_auth_failures_total",
+        "Logins that failed authentication (SQLSTATE class 28)."
+    );
+    describe_histogram!(
+        "iriswire_client_connection_duration_seconds",
+        Unit::Seconds,
+        "Lifetime of client connections, recorded when they close."
+    );
+    describe_counter!(
+        "iriswire_client_idle_timeouts_total",
+        "Connections closed by client_idle_timeout (state idle) or idle_in_transaction_session_timeout."
+    );
+    describe_counter!(
+        "iriswire_statement_timeouts_total",
+        "Statements stopped by statement_timeout (57014)."
+    );
+    describe_counter!(
+        "iriswire_cancel_requests_total",
+        "CancelRequests received, by outcome (cancelled, no_match, rate_limited)."
+    );
+    describe_counter!(
+        "iriswire_transactions_total",
+        "Transactions ended, by outcome (commit, rollback); an autocommit statement is one transaction."
+    );
+    describe_counter!(
+        "iriswire_client_received_bytes_total",
+        Unit::Bytes,
+        "Bytes received from clients (TCP payload, kernel counters)."
+    );
+    describe_counter!(
+        "iriswire_client_sent_bytes_total",
+        Unit::Bytes,
+        "Bytes sent to clients and acknowledged (TCP payload, kernel counters)."
+    );
+    describe_gauge!(
+        "iriswire_max_client_connections",
+        "Configured server.max_client_connections."
+    );
+    describe_counter!(
+        "iriswire_config_reloads_total",
+        "Configuration reloads, by outcome (success, failure)."
+    );
+    describe_counter!(
+        "iriswire_vector_queries_total",
+        "Statements using a pgvector distance operator, by operator (l2, cosine, inner_product) and top_k (ORDER BY distance LIMIT k form)."
+    );
+    describe_histogram!(
+        "iriswire_vector_query_duration_seconds",
+        Unit::Seconds,
+        "Latency of statements using a pgvector distance operator, by operator and top_k."
+    );
+    describe_gauge!(
+        "iriswire_backend_circuit_open",
+        "1 while worker starts are failing and new ones are held back (backoff)."
     );
     describe_gauge!(
         "iriswire_build_info",
@@ -314,7 +551,7 @@ fn describe() {
     describe_counter!("iriswire_worker_starts_total", "Bridge workers started.");
     describe_counter!(
         "iriswire_worker_exits_total",
-        "Bridge workers taken out of a pool, by reason (crash, recycle)."
+        "Bridge workers taken out of a pool, by reason (crash, recycle, timeout, shutdown)."
     );
     describe_gauge!(
         "iriswire_backend_up",
@@ -327,7 +564,7 @@ fn describe() {
     );
     describe_gauge!(
         "iriswire_pool_workers",
-        "Bridge workers in all pools, by state (idle, busy)."
+        "Bridge workers in all pools, by state (idle, busy, starting)."
     );
     describe_gauge!(
         "iriswire_pool_clients_waiting",

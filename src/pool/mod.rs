@@ -6,11 +6,13 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+use arc_swap::ArcSwap;
 use deadpool::Runtime;
-use deadpool::managed::{self, Metrics, PoolError, RecycleError, RecycleResult};
+use deadpool::managed::{self, Metrics, PoolError, RecycleError, RecycleResult, Timeouts};
 use thiserror::Error;
 
 use crate::bridge::{BridgeError, Worker, WorkerSpec};
@@ -21,8 +23,31 @@ pub type PooledWorker = managed::Object<WorkerManager>;
 
 pub struct WorkerManager {
     spec: WorkerSpec,
-    max_age: Duration,
-    max_uses: u64,
+    /// Read at each recycle, so a reload changes ages and use counts.
+    config: Arc<ArcSwap<Config>>,
+    starting: Arc<AtomicUsize>,
+}
+
+/// Counts a worker start in progress, on every exit path.
+struct Starting<'a>(&'a AtomicUsize);
+
+impl<'a> Starting<'a> {
+    fn new(n: &'a AtomicUsize) -> Self {
+        n.fetch_add(1, Ordering::Relaxed);
+        crate::observability::metrics::Metrics::install()
+            .pool_workers_starting
+            .increment(1.0);
+        Starting(n)
+    }
+}
+
+impl Drop for Starting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+        crate::observability::metrics::Metrics::install()
+            .pool_workers_starting
+            .decrement(1.0);
+    }
 }
 
 impl managed::Manager for WorkerManager {
@@ -33,6 +58,7 @@ impl managed::Manager for WorkerManager {
         crate::observability::metrics::Metrics::install()
             .worker_starts
             .increment(1);
+        let _starting = Starting::new(&self.starting);
         Worker::spawn(&self.spec).await
     }
 
@@ -44,7 +70,8 @@ impl managed::Manager for WorkerManager {
                 "worker is broken or was left mid-response",
             ));
         }
-        if m.created.elapsed() > self.max_age || w.uses >= self.max_uses {
+        let cfg = self.config.load();
+        if m.created.elapsed() > cfg.worker_max_age || w.uses >= cfg.worker_max_uses {
             metrics.worker_exits_recycle.increment(1);
             return Err(RecycleError::message(
                 "worker reached its maximum age or use count",
@@ -85,6 +112,10 @@ pub enum AcquireError {
         database: String,
         source: Box<BridgeError>,
     },
+    #[error(
+        "the backend is unavailable: {reason} (worker starts are paused; next attempt in {retry_in_ms} ms)"
+    )]
+    Unavailable { reason: String, retry_in_ms: u64 },
     #[error("the worker pool is closed")]
     Closed,
 }
@@ -100,25 +131,110 @@ impl AcquireError {
                     _ => "08001",
                 }
             }
-            AcquireError::Start { .. } => "08001",
+            AcquireError::Start { .. } | AcquireError::Unavailable { .. } => "08001",
             AcquireError::Closed => "57P01",
+        }
+    }
+}
+
+/// Worker starts failing in a row open this circuit: for a backoff that
+/// doubles up to `bridge.retry_max_ms`, sessions get 08001 at once instead
+/// of each waiting out a start timeout, and one background attempt per
+/// backoff finds out when the backend is back.
+#[derive(Default)]
+struct Breaker {
+    state: Mutex<BreakerState>,
+    retry_scheduled: AtomicBool,
+}
+
+#[derive(Default)]
+struct BreakerState {
+    failures: u32,
+    backoff: Duration,
+    open_until: Option<Instant>,
+    reason: String,
+}
+
+impl Breaker {
+    fn check(&self) -> Result<(), AcquireError> {
+        let st = self.state.lock().expect("breaker lock");
+        match st.open_until {
+            Some(until) if until > Instant::now() => Err(AcquireError::Unavailable {
+                reason: st.reason.clone(),
+                retry_in_ms: until.saturating_duration_since(Instant::now()).as_millis() as u64,
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    /// Returns the backoff now in force.
+    fn failure(&self, reason: String, cfg: &Config) -> Duration {
+        let mut st = self.state.lock().expect("breaker lock");
+        st.failures += 1;
+        st.backoff = if st.failures == 1 {
+            cfg.retry_initial
+        } else {
+            (st.backoff * 2).min(cfg.retry_max)
+        };
+        st.open_until = Some(Instant::now() + st.backoff);
+        st.reason = reason;
+        crate::observability::metrics::Metrics::install()
+            .backend_circuit_open
+            .set(1.0);
+        tracing::warn!(
+            failures = st.failures,
+            retry_in_ms = st.backoff.as_millis() as u64,
+            reason = %st.reason,
+            "bridge workers cannot start; holding new starts back"
+        );
+        st.backoff
+    }
+
+    fn success(&self) {
+        let mut st = self.state.lock().expect("breaker lock");
+        if st.failures > 0 {
+            tracing::info!(
+                after_failures = st.failures,
+                "bridge workers start again; backend available"
+            );
+            *st = BreakerState::default();
+            crate::observability::metrics::Metrics::install()
+                .backend_circuit_open
+                .set(0.0);
         }
     }
 }
 
 /// All pools of this server, created on demand.
 pub struct PoolRegistry {
-    config: Arc<Config>,
+    config: Arc<ArcSwap<Config>>,
     script: PathBuf,
     pools: Mutex<HashMap<(String, String), WorkerPool>>,
+    starting: Arc<AtomicUsize>,
+    breaker: Arc<Breaker>,
 }
 
 impl PoolRegistry {
-    pub fn new(config: Arc<Config>, script: PathBuf) -> Self {
+    pub fn new(config: Arc<ArcSwap<Config>>, script: PathBuf) -> Self {
         PoolRegistry {
             config,
             script,
             pools: Mutex::new(HashMap::new()),
+            starting: Arc::new(AtomicUsize::new(0)),
+            breaker: Arc::new(Breaker::default()),
+        }
+    }
+
+    /// Worker starts in progress in all pools.
+    pub fn starting(&self) -> usize {
+        self.starting.load(Ordering::Relaxed)
+    }
+
+    /// Applies a reloaded configuration to the pools that exist.
+    pub fn apply_config(&self) {
+        let max = self.config.load().pool_max_size;
+        for p in self.pools.lock().expect("pool registry lock").values() {
+            p.resize(max);
         }
     }
 
@@ -133,7 +249,7 @@ impl PoolRegistry {
     }
 
     fn driver_config(&self, database: &str, user: &str) -> serde_json::Value {
-        let c = &self.config;
+        let c = self.config.load();
         match c.backend {
             BackendKind::Sqlite => serde_json::json!({
                 "driver": "sqlite",
@@ -170,7 +286,7 @@ impl PoolRegistry {
         if let Some(p) = pools.get(&key) {
             return Ok(p.clone());
         }
-        let c = &self.config;
+        let c = self.config.load();
         let manager = WorkerManager {
             spec: WorkerSpec {
                 python: c.python.clone(),
@@ -179,8 +295,8 @@ impl PoolRegistry {
                 extra_env: Vec::new(),
                 start_timeout: c.worker_start_timeout,
             },
-            max_age: c.worker_max_age,
-            max_uses: c.worker_max_uses,
+            config: self.config.clone(),
+            starting: self.starting.clone(),
         };
         let pool = WorkerPool::builder(manager)
             .max_size(c.pool_max_size)
@@ -207,32 +323,60 @@ impl PoolRegistry {
     }
 
     /// Checks a worker out for `database`/`user`, waiting at most the
-    /// configured acquire timeout.
+    /// configured acquire timeout; fails at once while the circuit is open.
     pub async fn acquire(&self, database: &str, user: &str) -> Result<PooledWorker, AcquireError> {
         let pool = self.pool(database, user)?;
+        self.breaker.check()?;
+        let cfg = self.config.load_full();
         let metrics = crate::observability::metrics::Metrics::install();
         let started = std::time::Instant::now();
-        let got = pool.get().await;
+        let got = pool
+            .timeout_get(&Timeouts {
+                wait: Some(cfg.pool_acquire_timeout),
+                create: Some(cfg.worker_start_timeout),
+                recycle: None,
+            })
+            .await;
         metrics.pool_wait.record(started.elapsed().as_secs_f64());
         if matches!(got, Err(PoolError::Timeout(managed::TimeoutType::Wait))) {
             metrics.pool_wait_timeouts.increment(1);
         }
-        got.map_err(|e| match e {
+        let got = got.map_err(|e| match e {
             PoolError::Timeout(managed::TimeoutType::Create) => AcquireError::Start {
                 database: database.to_owned(),
-                source: Box::new(BridgeError::Timeout(self.config.worker_start_timeout)),
+                source: Box::new(BridgeError::Timeout(cfg.worker_start_timeout)),
             },
             PoolError::Timeout(_) => AcquireError::Timeout {
                 database: database.to_owned(),
-                waited: self.config.pool_acquire_timeout,
-                max_size: self.config.pool_max_size,
+                waited: cfg.pool_acquire_timeout,
+                max_size: cfg.pool_max_size,
             },
             PoolError::Backend(source) => AcquireError::Start {
                 database: database.to_owned(),
                 source: Box::new(source),
             },
             _ => AcquireError::Closed,
-        })
+        });
+        match &got {
+            Ok(_) => self.breaker.success(),
+            Err(e) if is_outage(e) => {
+                let backoff = self.breaker.failure(e.to_string(), &cfg);
+                self.schedule_retry(pool.clone(), backoff);
+            }
+            Err(_) => {}
+        }
+        got
+    }
+
+    /// One background start attempt per backoff, so the circuit closes
+    /// when the backend returns even if no client asks.
+    fn schedule_retry(&self, pool: WorkerPool, backoff: Duration) {
+        RetryHandle {
+            breaker: self.breaker.clone(),
+            pool,
+            config: self.config.clone(),
+        }
+        .spawn(backoff);
     }
 
     /// Size, free and waiting counts of every pool, for `/health`.
@@ -243,10 +387,77 @@ impl PoolRegistry {
         out
     }
 
-    /// Closes every pool; idle workers are dropped (and killed).
-    pub fn close(&self) {
-        for p in self.pools.lock().expect("pool registry lock").values() {
+    /// Closes every pool: idle workers roll back and exit within `grace`
+    /// (then are killed); workers still checked out are killed when their
+    /// session lets go of them.
+    pub async fn shutdown(&self, grace: Duration) {
+        let pools: Vec<WorkerPool> = self
+            .pools
+            .lock()
+            .expect("pool registry lock")
+            .values()
+            .cloned()
+            .collect();
+        let mut stopping = Vec::new();
+        for p in pools {
+            let removed = p.retain(|_, _| false).removed;
             p.close();
+            for w in removed {
+                crate::observability::metrics::Metrics::install()
+                    .worker_exits_shutdown
+                    .increment(1);
+                stopping.push(w.terminate(grace));
+            }
         }
+        futures::future::join_all(stopping).await;
+    }
+}
+
+/// A failed start that says the backend cannot be reached, as opposed to a
+/// refusal of one database (3D000) or a busy pool.
+fn is_outage(e: &AcquireError) -> bool {
+    match e {
+        AcquireError::Start { source, .. } => match &**source {
+            BridgeError::Backend(b) => {
+                b.sqlstate.starts_with("08") || b.sqlstate.starts_with("57P0")
+            }
+            _ => true,
+        },
+        _ => false,
+    }
+}
+
+/// The background retry, re-armed while the backend stays away.
+struct RetryHandle {
+    breaker: Arc<Breaker>,
+    pool: WorkerPool,
+    config: Arc<ArcSwap<Config>>,
+}
+
+impl RetryHandle {
+    fn spawn(self, backoff: Duration) {
+        if self.breaker.retry_scheduled.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        tokio::spawn(async move {
+            tokio::time::sleep(backoff).await;
+            self.breaker.retry_scheduled.store(false, Ordering::Release);
+            let cfg = self.config.load_full();
+            match self
+                .pool
+                .timeout_get(&Timeouts {
+                    wait: Some(cfg.pool_acquire_timeout),
+                    create: Some(cfg.worker_start_timeout),
+                    recycle: None,
+                })
+                .await
+            {
+                Ok(_) => self.breaker.success(),
+                Err(e) => {
+                    let backoff = self.breaker.failure(e.to_string(), &cfg);
+                    self.spawn(backoff);
+                }
+            }
+        });
     }
 }

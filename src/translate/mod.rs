@@ -98,6 +98,9 @@ pub struct Translation {
     pub tag: String,
     /// Whether the statement has a `RETURNING` clause.
     pub returning: bool,
+    /// The pgvector distance operator the statement uses, if any, for the
+    /// vector metrics.
+    pub vector: Option<VectorUse>,
     /// The backend's description, cached with the translation so a
     /// repeated statement needs neither a lock nor a round trip for it.
     pub described: ArcSwapOption<Described>,
@@ -329,6 +332,7 @@ pub fn translate(sql: &str, dialect: Dialect) -> Result<Translation, TranslateEr
         kind,
         tag,
         returning: false,
+        vector: None,
         described: ArcSwapOption::empty(),
     };
     let mut text = std::borrow::Cow::Borrowed(sql);
@@ -344,6 +348,7 @@ pub fn translate(sql: &str, dialect: Dialect) -> Result<Translation, TranslateEr
         && stmts.len() == 1
     {
         let stmt = &mut stmts[0];
+        t.vector = vector_use(stmt);
         analyse(stmt, &mut t);
         if rewrite(stmt, dialect)? {
             text = std::borrow::Cow::Owned(stmt.to_string());
@@ -481,6 +486,76 @@ fn type_expr(e: &Expr) -> TypeExpr {
 }
 
 /// Fills in result column types/names and parameter-to-column links.
+/// pgvector's distance operators.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VectorOp {
+    /// `<->`
+    L2,
+    /// `<=>`
+    Cosine,
+    /// `<#>`
+    InnerProduct,
+}
+
+impl VectorOp {
+    pub const ALL: [VectorOp; 3] = [VectorOp::L2, VectorOp::Cosine, VectorOp::InnerProduct];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            VectorOp::L2 => "l2",
+            VectorOp::Cosine => "cosine",
+            VectorOp::InnerProduct => "inner_product",
+        }
+    }
+
+    fn of(op: &sqlparser::ast::BinaryOperator) -> Option<VectorOp> {
+        use sqlparser::ast::BinaryOperator as B;
+        match op {
+            B::LtDashGt => Some(VectorOp::L2),
+            B::Spaceship => Some(VectorOp::Cosine),
+            B::Custom(s) if s == "<#>" => Some(VectorOp::InnerProduct),
+            B::PGCustomBinaryOperator(parts) if parts.len() == 1 && parts[0] == "<#>" => {
+                Some(VectorOp::InnerProduct)
+            }
+            _ => None,
+        }
+    }
+}
+
+/// How a statement uses a vector distance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VectorUse {
+    pub op: VectorOp,
+    /// `ORDER BY <distance> LIMIT k`: the shape an HNSW index serves.
+    pub top_k: bool,
+}
+
+/// Finds the vector distance operator a statement uses, preferring the one
+/// its ORDER BY ranks by.
+fn vector_use(stmt: &Statement) -> Option<VectorUse> {
+    use sqlparser::ast::{Expr, OrderByKind};
+    if let Statement::Query(q) = stmt
+        && q.limit_clause.is_some()
+        && let Some(order) = &q.order_by
+        && let OrderByKind::Expressions(exprs) = &order.kind
+        && let Some(Expr::BinaryOp { op, .. }) = exprs.first().map(|e| &e.expr)
+        && let Some(op) = VectorOp::of(op)
+    {
+        return Some(VectorUse { op, top_k: true });
+    }
+    let mut found = None;
+    let _ = sqlparser::ast::visit_expressions(stmt, |e| {
+        if let Expr::BinaryOp { op, .. } = e
+            && let Some(op) = VectorOp::of(op)
+        {
+            found = Some(VectorUse { op, top_k: false });
+            return ControlFlow::Break(());
+        }
+        ControlFlow::Continue(())
+    });
+    found
+}
+
 fn analyse(stmt: &mut Statement, t: &mut Translation) {
     match stmt {
         Statement::Query(q) => {
@@ -884,6 +959,33 @@ fn rewrite_expr(e: &mut Expr, dialect: Dialect) -> Result<bool, TranslateError> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn vector_operators_are_recognised_with_their_top_k_form() {
+        let v = |sql: &str| translate(sql, Dialect::Sqlite).unwrap().vector;
+        assert_eq!(
+            v("SELECT id FROM items ORDER BY embedding <-> '[1,2,3]' LIMIT 5"),
+            Some(VectorUse {
+                op: VectorOp::L2,
+                top_k: true
+            })
+        );
+        assert_eq!(
+            v("SELECT id, embedding <=> $1 AS d FROM items"),
+            Some(VectorUse {
+                op: VectorOp::Cosine,
+                top_k: false
+            })
+        );
+        assert_eq!(
+            v("SELECT id FROM items ORDER BY embedding <#> $1 LIMIT $2"),
+            Some(VectorUse {
+                op: VectorOp::InnerProduct,
+                top_k: true
+            })
+        );
+        assert_eq!(v("SELECT id FROM items ORDER BY id LIMIT 5"), None);
+    }
 
     #[test]
     fn literals_are_typed_as_postgresql_types_them() {

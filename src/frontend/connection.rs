@@ -1,0 +1,250 @@
+//! One client connection's message loop.
+//!
+//! pgwire's `process_socket` runs the same loop, but a proxy must also act
+//! while a client is silent: close idle sessions on a timeout, tell idle
+//! sessions the server is going away (57P01) while letting open transactions
+//! finish, and answer CancelRequests itself (per-address rate limit, no
+//! reply). So the loop is ours, built from pgwire's public pieces; every
+//! message is still handled by pgwire's `process_message`.
+
+use std::net::SocketAddr;
+use std::os::fd::AsRawFd;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::{SinkExt, StreamExt};
+use pgwire::api::{ClientInfo, PgWireConnectionState};
+use pgwire::error::{ErrorInfo, PgWireError};
+use pgwire::messages::response::TransactionStatus;
+use pgwire::messages::{PgWireBackendMessage, PgWireFrontendMessage};
+use pgwire::tokio::server::{negotiate_tls, process_error, process_message};
+use tokio::net::TcpStream;
+use tokio::time::Instant;
+
+use crate::frontend::Handlers;
+use crate::frontend::auth::ClientHandle;
+use crate::frontend::clients::{ClientState, Phase};
+use crate::frontend::execute::Shared;
+use crate::observability::metrics::{Metrics, Rejection};
+
+/// PostgreSQL's `authentication_timeout` default.
+const STARTUP_TIMEOUT: Duration = Duration::from_secs(60);
+/// A FATAL message to a client that does not read is not worth waiting for.
+const FAREWELL_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// Why the loop closes a connection on its own.
+enum Farewell {
+    Shutdown,
+    IdleSession,
+    IdleInTransaction,
+}
+
+impl Farewell {
+    fn error(&self) -> ErrorInfo {
+        let (code, msg) = match self {
+            Farewell::Shutdown => (
+                "57P01",
+                "terminating connection due to administrator command",
+            ),
+            Farewell::IdleSession => (
+                "57P05",
+                "terminating connection due to idle-session timeout",
+            ),
+            Farewell::IdleInTransaction => (
+                "25P03",
+                "terminating connection due to idle-in-transaction timeout",
+            ),
+        };
+        ErrorInfo::new("FATAL".into(), code.into(), msg.into())
+    }
+}
+
+/// Runs one TCP connection to its end.
+pub async fn run(
+    socket: TcpStream,
+    peer: SocketAddr,
+    tls: Option<pgwire::tokio::TlsAcceptor>,
+    handlers: Arc<Handlers>,
+    shared: Arc<Shared>,
+) {
+    let clients = &shared.clients;
+    let metrics = Metrics::install();
+    let guard = clients.open(peer, socket.as_raw_fd());
+    let client = guard.client.clone();
+    let started = std::time::Instant::now();
+    let startup_deadline = tokio::time::sleep(STARTUP_TIMEOUT);
+    tokio::pin!(startup_deadline);
+    let negotiated = tokio::select! {
+        _ = &mut startup_deadline => {
+            metrics.rejected(Rejection::Protocol);
+            return;
+        }
+        s = negotiate_tls::<crate::frontend::handler::Statement>(socket, tls) => s,
+    };
+    let mut socket = match negotiated {
+        Ok(Some(s)) => s,
+        // Direct TLS without a certificate, or a failed handshake.
+        Ok(None) | Err(_) => {
+            metrics.rejected(Rejection::Tls);
+            return;
+        }
+    };
+
+    socket
+        .session_extensions()
+        .insert(ClientHandle(client.clone()));
+    let startup = handlers.startup.clone();
+    let simple = handlers.handler.clone();
+    let extended = handlers.handler.clone();
+    // COPY is not supported; CancelRequests are answered above, never by pgwire.
+    let copy = Arc::new(pgwire::api::NoopHandler);
+    let cancel = Arc::new(pgwire::api::NoopHandler);
+    let mut phase = clients.subscribe();
+    // Idle-timeout deadline, armed at each idle point (`None`: off).
+    let idle_deadline = tokio::time::sleep(Duration::ZERO);
+    tokio::pin!(idle_deadline);
+    let mut idle_armed: Option<Farewell> = None;
+    // Between the first extended-protocol message and its Sync the client
+    // is mid-request, even while the loop waits for its next message.
+    let mut in_batch = false;
+
+    let farewell = loop {
+        let logging_in = matches!(
+            socket.state(),
+            PgWireConnectionState::AwaitingStartup
+                | PgWireConnectionState::AuthenticationInProgress
+        );
+        let idle_point = !logging_in && !in_batch;
+        if !logging_in {
+            let current = *phase.borrow_and_update();
+            let idle_txn = socket.transaction_status() != TransactionStatus::Idle;
+            match current {
+                Phase::Closing => break Some(Farewell::Shutdown),
+                Phase::Draining if idle_point && !idle_txn => break Some(Farewell::Shutdown),
+                _ => {}
+            }
+        }
+        let msg = tokio::select! {
+            biased;
+            _ = &mut startup_deadline, if logging_in => {
+                metrics.rejected(Rejection::Protocol);
+                break None;
+            }
+            _ = &mut idle_deadline, if idle_point && idle_armed.is_some() => {
+                break idle_armed.take();
+            }
+            changed = phase.changed() => {
+                if changed.is_err() {
+                    break None;
+                }
+                // Re-evaluated at the top of the loop.
+                continue;
+            }
+            msg = socket.next() => msg,
+        };
+        let msg = match msg {
+            Some(Ok(m)) => m,
+            Some(Err(e)) => {
+                if logging_in {
+                    metrics.rejected(Rejection::Protocol);
+                }
+                tracing::debug!(%peer, error = %e, "unreadable message; closing");
+                break None;
+            }
+            None => break None,
+        };
+        match &msg {
+            PgWireFrontendMessage::Terminate(_) => break None,
+            PgWireFrontendMessage::CancelRequest(c) => {
+                let cfg = shared.config();
+                let secret = c.secret_key.to_bytes();
+                let outcome = clients.cancel(peer.ip(), c.pid, &secret, cfg.cancel_rate_per_s);
+                metrics.cancel_request(outcome);
+                tracing::debug!(%peer, pid = c.pid, outcome = outcome.label(), "cancel request");
+                break None;
+            }
+            _ => {}
+        }
+        let ends_request = matches!(
+            msg,
+            PgWireFrontendMessage::Query(_) | PgWireFrontendMessage::Sync(_)
+        );
+        let is_extended = match socket.state() {
+            PgWireConnectionState::CopyInProgress(ext) => ext,
+            _ => msg.is_extended_query(),
+        };
+        if !logging_in {
+            client.set_state(ClientState::Active);
+            in_batch = !ends_request;
+        }
+        if let Err(e) = process_message(
+            msg,
+            &mut socket,
+            startup.clone(),
+            simple.clone(),
+            extended.clone(),
+            copy.clone(),
+            cancel.clone(),
+        )
+        .await
+        {
+            let fatal = e.is_fatal();
+            if logging_in && fatal {
+                metrics.login_refused(&e);
+            }
+            if process_error(&mut socket, e, is_extended).await.is_err() || fatal {
+                break None;
+            }
+        }
+        if !in_batch && client.state() != ClientState::Login {
+            let in_txn = socket.transaction_status() != TransactionStatus::Idle;
+            client.set_state(if in_txn {
+                ClientState::IdleInTransaction
+            } else {
+                ClientState::Idle
+            });
+            let cfg = shared.config();
+            let (timeout, why) = if in_txn {
+                (
+                    client.idle_in_transaction_timeout(),
+                    Farewell::IdleInTransaction,
+                )
+            } else {
+                (cfg.client_idle_timeout, Farewell::IdleSession)
+            };
+            idle_armed = (!timeout.is_zero()).then(|| {
+                idle_deadline.as_mut().reset(Instant::now() + timeout);
+                why
+            });
+        }
+    };
+    if let Some(f) = farewell {
+        if matches!(f, Farewell::IdleInTransaction) {
+            metrics.idle_in_transaction_timeouts.increment(1);
+        }
+        tracing::info!(%peer, reason = %f.error().message, "closing connection");
+        let err = PgWireBackendMessage::ErrorResponse(f.error().into());
+        let _ = tokio::time::timeout(FAREWELL_TIMEOUT, socket.send(err)).await;
+    }
+    let _ = tokio::time::timeout(FAREWELL_TIMEOUT, socket.close()).await;
+    // The session (and its worker) go with the socket's extensions; the
+    // registry entry, with the final byte counts, with the guard.
+    drop(socket);
+    metrics
+        .connection_duration
+        .record(started.elapsed().as_secs_f64());
+    drop(guard);
+}
+
+/// The rejection reason of a login that ended in a FATAL error.
+pub fn rejection_of(e: &PgWireError) -> Rejection {
+    match e {
+        PgWireError::UserError(info) => match info.code.as_str() {
+            "53300" => Rejection::Limit,
+            "57P01" | "57P03" => Rejection::Shutdown,
+            c if c.starts_with("28") || c == "3D000" => Rejection::Auth,
+            _ => Rejection::Protocol,
+        },
+        _ => Rejection::Protocol,
+    }
+}
