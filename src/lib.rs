@@ -6,6 +6,7 @@
 //! inside IRIS, or on SQLite by default) → back through
 //! [`frontend::encode`] and [`catalog`] to the client.
 
+pub mod admin;
 pub mod bridge;
 pub mod catalog;
 pub mod config;

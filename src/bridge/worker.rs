@@ -46,6 +46,9 @@ pub struct Worker {
     pub in_transaction: bool,
     pub created: Instant,
     pub uses: u64,
+    /// Dropped with the worker: lets its owner (the pool) keep a registry
+    /// of live workers without the bridge knowing about it.
+    pub registration: Option<Box<dyn Send + Sync>>,
 }
 
 impl std::fmt::Debug for Worker {
@@ -96,6 +99,7 @@ impl Worker {
             in_transaction: false,
             created: Instant::now(),
             uses: 0,
+            registration: None,
         };
         let ready = tokio::time::timeout(spec.start_timeout, worker.read_raw())
             .await

@@ -213,6 +213,7 @@ impl Startup {
         if let Some(entry) = client.session_extensions().get::<ClientHandle>() {
             session.client = Some(entry.0.clone());
         }
+        session.stats = Some(self.shared.clients.stats_for(&session.database));
         let mut session = session.with_config_defaults(config);
         if let Some(app) = client.metadata().get(METADATA_APPLICATION_NAME) {
             session

@@ -251,6 +251,35 @@ fn tcp_bytes(_fd: i32) -> (u64, u64) {
     (0, 0)
 }
 
+/// Per-database totals for the admin console's `SHOW STATS`, resolved once
+/// per session and bumped with relaxed atomics.
+#[derive(Debug, Default)]
+pub struct DbStats {
+    pub queries: AtomicU64,
+    pub query_time_us: AtomicU64,
+    pub transactions: AtomicU64,
+    pub wait_time_us: AtomicU64,
+    pub received: AtomicU64,
+    pub sent: AtomicU64,
+}
+
+impl DbStats {
+    pub fn query(&self, elapsed: Duration) {
+        self.queries.fetch_add(1, Ordering::Relaxed);
+        self.query_time_us
+            .fetch_add(elapsed.as_micros() as u64, Ordering::Relaxed);
+    }
+
+    pub fn transaction(&self) {
+        self.transactions.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn waited(&self, d: Duration) {
+        self.wait_time_us
+            .fetch_add(d.as_micros() as u64, Ordering::Relaxed);
+    }
+}
+
 /// Why a login was refused over a limit.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LimitExceeded {
@@ -303,6 +332,11 @@ pub struct Clients {
     phase: watch::Sender<Phase>,
     /// CancelRequests per source address in the current one-second window.
     cancel_window: Mutex<(Instant, HashMap<IpAddr, u32>)>,
+    stats: Mutex<HashMap<String, Arc<DbStats>>>,
+    /// PAUSE: statements wait at their start until RESUME.
+    paused: AtomicBool,
+    resumed: Notify,
+    pub started: Instant,
 }
 
 impl Default for Clients {
@@ -329,6 +363,76 @@ impl Clients {
             closed_sent: AtomicU64::new(0),
             phase: watch::Sender::new(Phase::Running),
             cancel_window: Mutex::new((Instant::now(), HashMap::new())),
+            stats: Mutex::new(HashMap::new()),
+            paused: AtomicBool::new(false),
+            resumed: Notify::new(),
+            started: Instant::now(),
+        }
+    }
+
+    /// The totals of `database`, created on first use.
+    pub fn stats_for(&self, database: &str) -> Arc<DbStats> {
+        self.stats
+            .lock()
+            .expect("stats lock")
+            .entry(database.to_owned())
+            .or_default()
+            .clone()
+    }
+
+    /// Every database's totals, with the open connections' bytes added.
+    pub fn stats(&self) -> Vec<(String, Arc<DbStats>, (u64, u64))> {
+        let live: Vec<(String, (u64, u64))> = {
+            let clients = self.clients.lock().expect("clients lock");
+            clients
+                .values()
+                .filter_map(|c| Some((c.identity()?.database.clone(), c.socket_bytes())))
+                .collect()
+        };
+        let mut out: Vec<_> = self
+            .stats
+            .lock()
+            .expect("stats lock")
+            .iter()
+            .map(|(db, st)| {
+                let (mut rx, mut tx) = (
+                    st.received.load(Ordering::Relaxed),
+                    st.sent.load(Ordering::Relaxed),
+                );
+                for (d, (r, t)) in &live {
+                    if d == db {
+                        rx += r;
+                        tx += t;
+                    }
+                }
+                (db.clone(), st.clone(), (rx, tx))
+            })
+            .collect();
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        out
+    }
+
+    pub fn is_paused(&self) -> bool {
+        self.paused.load(Ordering::Acquire)
+    }
+
+    pub fn set_paused(&self, paused: bool) {
+        self.paused.store(paused, Ordering::Release);
+        if !paused {
+            self.resumed.notify_waiters();
+        }
+    }
+
+    /// Waits while the server is paused (a no-op otherwise).
+    pub async fn wait_unpaused(&self) {
+        loop {
+            let resumed = self.resumed.notified();
+            tokio::pin!(resumed);
+            resumed.as_mut().enable();
+            if !self.is_paused() {
+                return;
+            }
+            resumed.await;
         }
     }
 
@@ -408,6 +512,11 @@ impl Clients {
             let (rx, tx) = client.socket_bytes();
             self.closed_received.fetch_add(rx, Ordering::Relaxed);
             self.closed_sent.fetch_add(tx, Ordering::Relaxed);
+            if let Some(id) = client.identity() {
+                let st = self.stats_for(&id.database);
+                st.received.fetch_add(rx, Ordering::Relaxed);
+                st.sent.fetch_add(tx, Ordering::Relaxed);
+            }
             clients.remove(&client.id);
         }
         if let Some((pid, _)) = client.key() {

@@ -522,7 +522,11 @@ pub async fn ensure_worker(shared: &Shared, s: &mut Session) -> PgWireResult<()>
         if let Some(c) = &s.client {
             c.set_state(crate::frontend::clients::ClientState::Waiting);
         }
+        let started = std::time::Instant::now();
         let got = shared.pools.acquire(&s.database, &s.user).await;
+        if let Some(st) = &s.stats {
+            st.waited(started.elapsed());
+        }
         if let Some(c) = &s.client {
             c.set_state(crate::frontend::clients::ClientState::Active);
         }

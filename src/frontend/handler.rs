@@ -29,6 +29,7 @@ use pgwire::messages::startup::ParameterStatus;
 
 use crate::catalog::types;
 use crate::catalog::types::ColumnType;
+use crate::frontend::auth::ADMIN_DATABASE;
 use crate::frontend::execute::{
     self, ResultColumn, Shared, StreamEnd, bridge_failure, ensure_worker, error, release_if_idle,
     resolve_columns, row_description, stream_result,
@@ -95,6 +96,95 @@ impl Handler {
 }
 
 impl Handler {
+    /// Holds a statement at its start while the server is paused (`PAUSE`).
+    async fn wait_unpaused(&self, s: &Session) {
+        let clients = &self.shared.clients;
+        if clients.is_paused() {
+            if let Some(c) = &s.client {
+                c.set_state(crate::frontend::clients::ClientState::Waiting);
+            }
+            clients.wait_unpaused().await;
+            if let Some(c) = &s.client {
+                c.set_state(crate::frontend::clients::ClientState::Active);
+            }
+        }
+    }
+
+    /// A simple Query on the admin console: one command per statement.
+    async fn admin_query<C>(&self, client: &mut C, query: &str) -> PgWireResult<()>
+    where
+        C: Sink<PgWireBackendMessage> + Unpin + Send,
+        C::Error: Debug,
+        PgWireError: From<C::Error>,
+    {
+        for sql in split_statements(query) {
+            match crate::admin::run(&self.shared, sql).await {
+                Ok(crate::admin::Reply::Table(table)) => {
+                    let cols: Vec<ResultColumn> = table
+                        .columns
+                        .iter()
+                        .map(|(name, ty)| ResultColumn {
+                            name: (*name).to_owned(),
+                            ty: ty.clone(),
+                            scale: None,
+                        })
+                        .collect();
+                    client
+                        .feed(PgWireBackendMessage::RowDescription(row_description(
+                            &cols,
+                            &[],
+                        )))
+                        .await?;
+                    let n = table.rows.len();
+                    for row in table.rows {
+                        let mut data = bytes::BytesMut::new();
+                        for v in &row {
+                            let value = match v {
+                                Some(v) => crate::bridge::marshal::Value::Str(v),
+                                None => crate::bridge::marshal::Value::Null,
+                            };
+                            crate::frontend::encode::encode_field(
+                                &mut data,
+                                &value,
+                                &Type::TEXT,
+                                None,
+                                false,
+                            )
+                            .map_err(|e| execute::value_error(&e))?;
+                        }
+                        client
+                            .feed(PgWireBackendMessage::DataRow(DataRow::new(
+                                data,
+                                row.len() as i16,
+                            )))
+                            .await?;
+                    }
+                    complete(client, &format!("SHOW {n}")).await?;
+                }
+                Ok(crate::admin::Reply::Done { tag, notices }) => {
+                    for n in notices {
+                        let info = ErrorInfo::new("WARNING".into(), "01000".into(), n);
+                        client
+                            .feed(PgWireBackendMessage::NoticeResponse(NoticeResponse::from(
+                                info,
+                            )))
+                            .await?;
+                    }
+                    complete(client, &tag).await?;
+                }
+                Err(e) => {
+                    client
+                        .feed(PgWireBackendMessage::ErrorResponse(
+                            ErrorInfo::new("ERROR".into(), e.sqlstate.into(), e.message).into(),
+                        ))
+                        .await?;
+                    break;
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Metrics for every statement; a log line for slow ones. Parameter
     /// values are never logged, only the statement text, cut short.
     fn finished(
@@ -476,6 +566,9 @@ impl Handler {
                     // explicit end; counted as PostgreSQL's xact_commit/rollback do.
                     self.metrics
                         .transaction_ended(t.kind != StatementKind::Rollback);
+                    if let Some(st) = &s.stats {
+                        st.transaction();
+                    }
                     s.end_transaction();
                 }
                 release_if_idle(&self.shared, s);
@@ -494,6 +587,9 @@ impl Handler {
                 }
                 if !in_transaction(s) {
                     self.metrics.transaction_ended(false);
+                    if let Some(st) = &s.stats {
+                        st.transaction();
+                    }
                     s.end_transaction();
                 }
                 release_if_idle(&self.shared, s);
@@ -856,6 +952,19 @@ impl SimpleQueryHandler for Handler {
         let slot = slot(client)?;
         let mut s = slot.take().ok_or_else(|| error("08P01", "session busy"))?;
         client.set_state(PgWireConnectionState::QueryInProgress);
+        if s.database == ADMIN_DATABASE {
+            let r = self.admin_query(client, &query.query).await;
+            slot.put(s);
+            client.set_state(PgWireConnectionState::ReadyForQuery);
+            r?;
+            client
+                .send(PgWireBackendMessage::ReadyForQuery(ReadyForQuery::new(
+                    TransactionStatus::Idle,
+                )))
+                .await?;
+            return Ok(());
+        }
+        self.wait_unpaused(&s).await;
         // A simple Query closes any suspended portal, as in PostgreSQL.
         self.discard_active(&mut s).await;
         let statements = split_statements(&query.query);
@@ -892,6 +1001,9 @@ impl SimpleQueryHandler for Handler {
             let elapsed = started.elapsed();
             if let Some(v) = vector {
                 self.metrics.vector_query(v, elapsed);
+            }
+            if let Some(st) = &s.stats {
+                st.query(elapsed);
             }
             self.finished(command, elapsed, &r, &s.user, sql);
             if let Err(e) = r {
@@ -969,6 +1081,14 @@ impl ExtendedQueryHandler for Handler {
         } else {
             let slot = slot(client)?;
             let mut s = slot.take().ok_or_else(|| error("08P01", "session busy"))?;
+            if s.database == ADMIN_DATABASE {
+                slot.put(s);
+                return Err(error(
+                    "0A000",
+                    "the iriswire admin console accepts only simple queries",
+                ));
+            }
+            self.wait_unpaused(&s).await;
             let r = self
                 .prepare(&mut s, &message.query, &message.type_oids)
                 .await
@@ -1138,6 +1258,7 @@ impl ExtendedQueryHandler for Handler {
         };
         let slot = slot(client)?;
         let mut s = slot.take().ok_or_else(|| error("08P01", "session busy"))?;
+        self.wait_unpaused(&s).await;
         let max_rows = message.max_rows.max(0) as usize;
         let started = std::time::Instant::now();
         let r = self.execute_portal(client, &mut s, &portal, max_rows).await;
@@ -1146,6 +1267,9 @@ impl ExtendedQueryHandler for Handler {
         let elapsed = started.elapsed();
         if let Some(v) = stmt.translation.vector {
             self.metrics.vector_query(v, elapsed);
+        }
+        if let Some(st) = &s.stats {
+            st.query(elapsed);
         }
         self.finished(command, elapsed, &r, &s.user, &stmt.sql);
         let status = txn_status(&s);

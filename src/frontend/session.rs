@@ -9,7 +9,7 @@ use std::time::Duration;
 use bytes::BytesMut;
 
 use crate::config::Config;
-use crate::frontend::clients::Client;
+use crate::frontend::clients::{Client, DbStats};
 use crate::pool::PooledWorker;
 
 /// Parameters PostgreSQL reports to the client with ParameterStatus.
@@ -96,6 +96,8 @@ pub struct Session {
     pub statement_timeout: Duration,
     /// The connection this session belongs to.
     pub client: Option<Arc<Client>>,
+    /// This database's totals for `SHOW STATS`.
+    pub stats: Option<Arc<DbStats>>,
 }
 
 impl Session {
@@ -113,6 +115,7 @@ impl Session {
             defaults: default_settings(),
             statement_timeout: Duration::ZERO,
             client: None,
+            stats: None,
         }
     }
 

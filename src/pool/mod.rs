@@ -21,8 +21,35 @@ use crate::config::{BackendKind, Config};
 pub type WorkerPool = managed::Pool<WorkerManager>;
 pub type PooledWorker = managed::Object<WorkerManager>;
 
+/// A live worker, for the admin console's `SHOW SERVERS`.
+#[derive(Debug, Clone)]
+pub struct WorkerInfo {
+    pub pid: u32,
+    pub database: String,
+    pub user: String,
+    pub started: std::time::SystemTime,
+}
+
+/// Every live worker of the process, by pid.
+pub type WorkerList = Arc<Mutex<std::collections::BTreeMap<u32, WorkerInfo>>>;
+
+/// Removes a worker from the list when the worker is dropped.
+struct Registration {
+    list: WorkerList,
+    pid: u32,
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        self.list.lock().expect("worker list").remove(&self.pid);
+    }
+}
+
 pub struct WorkerManager {
     spec: WorkerSpec,
+    database: String,
+    user: String,
+    workers: WorkerList,
     /// Read at each recycle, so a reload changes ages and use counts.
     config: Arc<ArcSwap<Config>>,
     starting: Arc<AtomicUsize>,
@@ -59,7 +86,22 @@ impl managed::Manager for WorkerManager {
             .worker_starts
             .increment(1);
         let _starting = Starting::new(&self.starting);
-        Worker::spawn(&self.spec).await
+        let mut w = Worker::spawn(&self.spec).await?;
+        let pid = w.pid();
+        self.workers.lock().expect("worker list").insert(
+            pid,
+            WorkerInfo {
+                pid,
+                database: self.database.clone(),
+                user: self.user.clone(),
+                started: std::time::SystemTime::now(),
+            },
+        );
+        w.registration = Some(Box::new(Registration {
+            list: self.workers.clone(),
+            pid,
+        }));
+        Ok(w)
     }
 
     async fn recycle(&self, w: &mut Worker, m: &Metrics) -> RecycleResult<BridgeError> {
@@ -212,6 +254,7 @@ pub struct PoolRegistry {
     pools: Mutex<HashMap<(String, String), WorkerPool>>,
     starting: Arc<AtomicUsize>,
     breaker: Arc<Breaker>,
+    workers: WorkerList,
 }
 
 impl PoolRegistry {
@@ -222,7 +265,23 @@ impl PoolRegistry {
             pools: Mutex::new(HashMap::new()),
             starting: Arc::new(AtomicUsize::new(0)),
             breaker: Arc::new(Breaker::default()),
+            workers: Default::default(),
         }
+    }
+
+    /// Live workers, by pid.
+    pub fn workers(&self) -> Vec<WorkerInfo> {
+        self.workers
+            .lock()
+            .expect("worker list")
+            .values()
+            .cloned()
+            .collect()
+    }
+
+    /// Whether new worker starts are being held back, and why.
+    pub fn circuit(&self) -> Option<String> {
+        self.breaker.check().err().map(|e| e.to_string())
     }
 
     /// Worker starts in progress in all pools.
@@ -297,6 +356,9 @@ impl PoolRegistry {
             },
             config: self.config.clone(),
             starting: self.starting.clone(),
+            database: database.to_owned(),
+            user: user.to_owned(),
+            workers: self.workers.clone(),
         };
         let pool = WorkerPool::builder(manager)
             .max_size(c.pool_max_size)

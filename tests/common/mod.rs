@@ -38,8 +38,21 @@ impl Server {
         Self::spawn(args, env, Some(log))
     }
 
+    /// Like `start_with`, on an existing data directory (a restart).
+    pub fn start_on(data_dir: tempfile::TempDir, args: &[&str], env: &[(&str, &str)]) -> Server {
+        Self::spawn_on(data_dir, args, env, None)
+    }
+
     fn spawn(args: &[&str], env: &[(&str, &str)], log: Option<&std::path::Path>) -> Server {
-        let data_dir = tempfile::tempdir().unwrap();
+        Self::spawn_on(tempfile::tempdir().unwrap(), args, env, log)
+    }
+
+    fn spawn_on(
+        data_dir: tempfile::TempDir,
+        args: &[&str],
+        env: &[(&str, &str)],
+        log: Option<&std::path::Path>,
+    ) -> Server {
         let port = free_port();
         let http = free_port();
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_iriswire"));
@@ -115,6 +128,26 @@ impl Server {
             .collect()
     }
 
+    /// Sends `signal` (e.g. `libc::SIGTERM`) to the server process.
+    pub fn signal(&self, signal: i32) {
+        // SAFETY: kill(2) on our own child.
+        unsafe { libc::kill(self.child.id() as libc::pid_t, signal) };
+    }
+
+    /// Waits up to `timeout` for the server to exit; its status if it did.
+    pub fn wait_exit(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return Some(status);
+            }
+            if Instant::now() > deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     /// Resident memory of the server process, in bytes.
     pub fn rss_bytes(&self) -> u64 {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
@@ -133,6 +166,24 @@ impl Drop for Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// A statement the SQLite default runs for minutes: for timeouts and cancels.
+pub const LONG_QUERY: &str = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 2000000000) SELECT count(*) FROM c";
+
+/// Connects and also returns the connection's outcome, to see how the
+/// server ended it (e.g. FATAL 57P01).
+pub async fn connect_watched(
+    server: &Server,
+    db: &str,
+) -> (
+    tokio_postgres::Client,
+    tokio::task::JoinHandle<Result<(), tokio_postgres::Error>>,
+) {
+    let (client, conn) = tokio_postgres::connect(&server.conninfo(db), tokio_postgres::NoTls)
+        .await
+        .expect("connect");
+    (client, tokio::spawn(conn))
 }
 
 pub async fn connect(server: &Server, db: &str) -> tokio_postgres::Client {

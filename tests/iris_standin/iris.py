@@ -18,7 +18,8 @@ SQLCODE and %msg IRIS gives for the same failure (e.g. SQLCODE -30, "Table
 convention on the embedded side: "" is NULL, $C(0) is ''.
 
 Environment: IRIS_STANDIN_DB (sqlite file, default in-memory); namespaces
-USER and %SYS exist.
+USER and %SYS exist. IRIS_STANDIN_DOWN_FILE: while that file exists,
+``connect()`` refuses as a stopped IRIS instance does (for outage tests).
 """
 
 import os
@@ -337,6 +338,11 @@ class _Connection:
 
 
 def connect(hostname=None, port=None, namespace=None, username=None, password=None, **options):
+    down = os.environ.get("IRIS_STANDIN_DOWN_FILE")
+    if down and os.path.exists(down):
+        raise RuntimeError(
+            "Communication link failure: Connection refused (%s:%s)" % (hostname, port)
+        )
     if (namespace or "").upper() not in _NAMESPACES:
         raise RuntimeError("Namespace '%s' does not exist" % namespace)
     return _Connection()
