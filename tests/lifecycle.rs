@@ -621,3 +621,62 @@ async fn admin_console_shows_and_controls_the_server() {
         .expect("server exited");
     assert!(status.success(), "{status:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_that_cannot_be_interrupted_is_killed_and_replaced() {
+    // Embedded IRIS cannot interrupt a running statement from Python: the
+    // worker ignores SIGINT, so the timeout must end in SIGKILL.
+    let db_dir = tempfile::tempdir().unwrap();
+    let standin = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/iris_standin");
+    let server = Server::start_with(
+        &["--backend", "iris-embedded"],
+        &[
+            ("PYTHONPATH", standin),
+            (
+                "IRIS_STANDIN_DB",
+                db_dir.path().join("iris.db").to_str().unwrap(),
+            ),
+            ("IRISWIRE_BRIDGE_PYTHON", "python3"),
+            ("IRISWIRE_SERVER_CANCEL_GRACE_MS", "300"),
+        ],
+    );
+    let c = connect(&server, "user").await;
+    let other = connect(&server, "user").await;
+    other
+        .batch_execute("CREATE TABLE t (n INTEGER)")
+        .await
+        .unwrap();
+    other
+        .batch_execute("BEGIN; INSERT INTO t VALUES (1)")
+        .await
+        .unwrap();
+    c.batch_execute("SET statement_timeout = 200")
+        .await
+        .unwrap();
+    let started = Instant::now();
+    let e = c.simple_query(LONG_QUERY).await.unwrap_err();
+    assert_eq!(code(&e), "57014");
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+    // The session goes on with a new worker; the other one kept its transaction.
+    c.simple_query("SELECT 1").await.unwrap();
+    other.batch_execute("COMMIT").await.unwrap();
+    let n: i64 = c
+        .query_one("SELECT count(*) FROM t", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 1);
+    let (_, m) = http_get(server.http_port, "/metrics");
+    assert!(
+        m.contains("iriswire_worker_exits_total{reason=\"timeout\"} 1"),
+        "{m}"
+    );
+    assert!(
+        m.contains("iriswire_worker_exits_total{reason=\"crash\"} 0"),
+        "{m}"
+    );
+}

@@ -49,6 +49,7 @@ pub struct Worker {
     /// Dropped with the worker: lets its owner (the pool) keep a registry
     /// of live workers without the bridge knowing about it.
     pub registration: Option<Box<dyn Send + Sync>>,
+    pid: u32,
 }
 
 impl std::fmt::Debug for Worker {
@@ -58,6 +59,27 @@ impl std::fmt::Debug for Worker {
             .field("busy", &self.busy)
             .field("in_transaction", &self.in_transaction)
             .finish()
+    }
+}
+
+/// Workers killed on purpose (a statement that would not stop), so the
+/// pool counts them as timeouts, not crashes.
+static KILLED: std::sync::Mutex<Vec<u32>> = std::sync::Mutex::new(Vec::new());
+
+/// Notes that `pid` is being killed on purpose.
+pub fn mark_killed(pid: u32) {
+    KILLED.lock().expect("killed list").push(pid);
+}
+
+/// Whether `pid` was killed on purpose (and forgets it).
+pub fn take_killed(pid: u32) -> bool {
+    let mut k = KILLED.lock().expect("killed list");
+    match k.iter().position(|p| *p == pid) {
+        Some(i) => {
+            k.swap_remove(i);
+            true
+        }
+        None => false,
     }
 }
 
@@ -100,7 +122,9 @@ impl Worker {
             created: Instant::now(),
             uses: 0,
             registration: None,
+            pid: 0,
         };
+        worker.pid = worker.child.id().unwrap_or(0);
         let ready = tokio::time::timeout(spec.start_timeout, worker.read_raw())
             .await
             .map_err(|_| BridgeError::Timeout(spec.start_timeout))??;
@@ -125,8 +149,9 @@ impl Worker {
         }
     }
 
+    /// The OS pid, kept after the process is reaped.
     pub fn pid(&self) -> u32 {
-        self.child.id().unwrap_or(0)
+        self.pid
     }
 
     /// Usable for another request: alive, not mid-response, protocol in sync.

@@ -672,6 +672,7 @@ pub async fn supervised<T>(
         "bridge worker did not stop its statement in time; killing it"
     );
     Metrics::install().worker_exits_timeout.increment(1);
+    crate::bridge::worker::mark_killed(worker_pid);
     signal_worker(worker_pid, libc::SIGKILL);
     (work.await, client.interrupt_reason())
 }

@@ -45,8 +45,44 @@ impl Drop for Registration {
     }
 }
 
+/// Recent worker crashes, to tell a crash loop from a one-off.
+#[derive(Default)]
+pub struct CrashLog {
+    recent: Mutex<(std::collections::VecDeque<Instant>, Option<Instant>)>,
+}
+
+impl CrashLog {
+    const WINDOW: Duration = Duration::from_secs(60);
+    const LOOP: usize = 5;
+
+    fn record(&self) {
+        let now = Instant::now();
+        let mut g = self.recent.lock().expect("crash log");
+        let (recent, reported) = &mut *g;
+        recent.push_back(now);
+        while recent
+            .front()
+            .is_some_and(|t| now.duration_since(*t) > Self::WINDOW)
+        {
+            recent.pop_front();
+        }
+        // One error line per window, not one per crash.
+        if recent.len() >= Self::LOOP
+            && reported.is_none_or(|r| now.duration_since(r) > Self::WINDOW)
+        {
+            *reported = Some(now);
+            tracing::error!(
+                crashes = recent.len(),
+                window_s = Self::WINDOW.as_secs(),
+                "bridge workers are crashing in a loop; see the worker log lines and the backend's health"
+            );
+        }
+    }
+}
+
 pub struct WorkerManager {
     spec: WorkerSpec,
+    crashes: Arc<CrashLog>,
     database: String,
     user: String,
     workers: WorkerList,
@@ -107,7 +143,12 @@ impl managed::Manager for WorkerManager {
     async fn recycle(&self, w: &mut Worker, m: &Metrics) -> RecycleResult<BridgeError> {
         let metrics = crate::observability::metrics::Metrics::install();
         if !w.is_healthy() {
+            if crate::bridge::worker::take_killed(w.pid()) {
+                // Killed on purpose after a timeout; counted as such then.
+                return Err(RecycleError::message("worker was killed after a timeout"));
+            }
             metrics.worker_exits_crash.increment(1);
+            self.crashes.record();
             return Err(RecycleError::message(
                 "worker is broken or was left mid-response",
             ));
@@ -255,6 +296,7 @@ pub struct PoolRegistry {
     starting: Arc<AtomicUsize>,
     breaker: Arc<Breaker>,
     workers: WorkerList,
+    crashes: Arc<CrashLog>,
 }
 
 impl PoolRegistry {
@@ -266,6 +308,7 @@ impl PoolRegistry {
             starting: Arc::new(AtomicUsize::new(0)),
             breaker: Arc::new(Breaker::default()),
             workers: Default::default(),
+            crashes: Default::default(),
         }
     }
 
@@ -359,6 +402,7 @@ impl PoolRegistry {
             database: database.to_owned(),
             user: user.to_owned(),
             workers: self.workers.clone(),
+            crashes: self.crashes.clone(),
         };
         let pool = WorkerPool::builder(manager)
             .max_size(c.pool_max_size)
