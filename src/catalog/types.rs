@@ -29,6 +29,34 @@ impl ColumnType {
     }
 }
 
+/// pgvector's `vector`: an extension type, so its OID is not fixed in
+/// PostgreSQL either; clients look it up in `pg_type` (which the bridge's
+/// catalog answers with these numbers). User-defined OIDs start at 16384.
+pub const VECTOR_OID: u32 = 16385;
+pub const VECTOR_ARRAY_OID: u32 = 16386;
+
+pub static VECTOR: std::sync::LazyLock<Type> = std::sync::LazyLock::new(|| {
+    Type::new(
+        "vector".into(),
+        VECTOR_OID,
+        postgres_types::Kind::Simple,
+        "public".into(),
+    )
+});
+
+/// A client-sent type OID: the built-in types and pgvector's `vector`.
+pub fn from_oid(oid: u32) -> Option<Type> {
+    if oid == VECTOR_OID {
+        return Some(VECTOR.clone());
+    }
+    Type::from_oid(oid)
+}
+
+/// Whether `ty` is pgvector's `vector`.
+pub fn is_vector(ty: &Type) -> bool {
+    ty.oid() == VECTOR_OID
+}
+
 /// The scale of `numeric(p,s)` (`s`), of `numeric(p)` (0); `None` for a bare `numeric`.
 pub fn declared_scale(decl: &str) -> Option<u16> {
     let inner = decl.split_once('(')?.1.split(')').next()?;
@@ -80,6 +108,8 @@ pub fn from_declared(decl: &str) -> Option<Type> {
     // Base name: drop modifiers such as (10,2) and array brackets.
     let base = d.split('(').next().unwrap_or("").trim();
     let t = match base {
+        // pgvector's vector(n) on SQLite; IRIS reports VECTOR(FLOAT,n).
+        "vector" => VECTOR.clone(),
         "smallint" | "int2" | "smallserial" | "serial2" | "tinyint" => Type::INT2,
         "int" | "integer" | "int4" | "serial" | "serial4" | "mediumint" => Type::INT4,
         "bigint" | "int8" | "bigserial" | "serial8" => Type::INT8,
@@ -190,7 +220,11 @@ mod tests {
         assert_eq!(from_declared("integer primary key"), Some(Type::INT4));
         assert_eq!(from_declared("double precision"), Some(Type::FLOAT8));
         assert_eq!(from_declared(""), None);
-        assert_eq!(from_declared("vector(3)"), None);
+        assert_eq!(from_declared("vector(3)"), Some(VECTOR.clone()));
+        assert_eq!(
+            from_declared("VECTOR(FLOAT,3)").map(|t| t.oid()),
+            Some(VECTOR_OID)
+        );
     }
 
     #[test]

@@ -44,6 +44,17 @@ pub fn encode_field(
     }
     let len_at = buf.len();
     buf.put_i32(0);
+    if crate::catalog::types::is_vector(ty) {
+        let text = as_text(v);
+        if binary {
+            put_vector_binary(buf, &text).ok_or_else(|| invalid("vector", &text))?;
+        } else {
+            put_vector_text(buf, &text);
+        }
+        let len = (buf.len() - len_at - 4) as i32;
+        buf[len_at..len_at + 4].copy_from_slice(&len.to_be_bytes());
+        return Ok(());
+    }
     match (scale, *ty == Type::NUMERIC, binary) {
         (Some(scale), true, false) => put_numeric_scaled(buf, v, scale),
         (Some(scale), true, true) => {
@@ -580,7 +591,75 @@ pub fn write_param(
     Ok(())
 }
 
+/// pgvector's text form `[1,2,3]`; IRIS prints a vector as `1,2,3`.
+fn put_vector_text(buf: &mut BytesMut, text: &str) {
+    let t = text.trim();
+    if t.starts_with('[') {
+        buf.put_slice(t.as_bytes());
+    } else {
+        buf.put_u8(b'[');
+        buf.put_slice(t.as_bytes());
+        buf.put_u8(b']');
+    }
+}
+
+/// The elements of a vector in text form, with or without brackets.
+fn vector_elements(text: &str) -> Option<Vec<f32>> {
+    let t = text.trim();
+    let inner = t
+        .strip_prefix('[')
+        .and_then(|r| r.strip_suffix(']'))
+        .unwrap_or(t);
+    inner
+        .split(',')
+        .map(|x| x.trim().parse::<f32>().ok().filter(|f| f.is_finite()))
+        .collect()
+}
+
+/// pgvector's binary form: int16 dimensions, int16 unused (0), then each
+/// element as a big-endian float4.
+fn put_vector_binary(buf: &mut BytesMut, text: &str) -> Option<()> {
+    let elems = vector_elements(text)?;
+    buf.put_i16(i16::try_from(elems.len()).ok()?);
+    buf.put_i16(0);
+    for e in elems {
+        buf.put_f32(e);
+    }
+    Some(())
+}
+
+/// A binary `vector` parameter, as pgvector's text form.
+fn vector_binary_to_text(raw: &[u8]) -> Option<String> {
+    let dims = i16::from_be_bytes(raw.get(0..2)?.try_into().ok()?);
+    let unused = i16::from_be_bytes(raw.get(2..4)?.try_into().ok()?);
+    let body = raw.get(4..)?;
+    if dims < 1 || unused != 0 || body.len() != dims as usize * 4 {
+        return None;
+    }
+    let mut out = String::with_capacity(body.len() * 3 + 2);
+    out.push('[');
+    for (i, c) in body.chunks_exact(4).enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        let f = f32::from_be_bytes(c.try_into().ok()?);
+        // Rust prints the shortest text that reads back as the same f32,
+        // as pgvector does (`1`, `2.5`, `0.1`).
+        out.push_str(&format!("{f}"));
+    }
+    out.push(']');
+    Some(out)
+}
+
 fn write_binary_param(w: &mut Writer<'_>, raw: &[u8], ty: &Type) -> Result<(), ValueError> {
+    if crate::catalog::types::is_vector(ty) {
+        let text = vector_binary_to_text(raw).ok_or_else(|| ValueError {
+            sqlstate: "22P03",
+            message: "incorrect binary data format in bind parameter of type vector".into(),
+        })?;
+        w.str(&text);
+        return Ok(());
+    }
     let bad = || ValueError {
         sqlstate: "22P03",
         message: format!(
@@ -686,6 +765,26 @@ mod tests {
         let mut b = BytesMut::new();
         encode_text(&mut b, &v, &ty);
         String::from_utf8(b.to_vec()).unwrap()
+    }
+
+    #[test]
+    fn vectors_in_pgvector_text_and_binary_forms() {
+        let ty = crate::catalog::types::VECTOR.clone();
+        for stored in ["[1,2.5,3]", "1,2.5,3"] {
+            let mut buf = BytesMut::new();
+            encode_field(&mut buf, &Value::Str(stored), &ty, None, false).unwrap();
+            assert_eq!(&buf[4..], b"[1,2.5,3]");
+        }
+        let mut buf = BytesMut::new();
+        encode_field(&mut buf, &Value::Str("[1,2.5]"), &ty, None, true).unwrap();
+        assert_eq!(
+            &buf[..],
+            &[0, 0, 0, 12, 0, 2, 0, 0, 0x3f, 0x80, 0, 0, 0x40, 0x20, 0, 0][..]
+        );
+        assert_eq!(vector_binary_to_text(&buf[4..]).as_deref(), Some("[1,2.5]"));
+        assert_eq!(vector_binary_to_text(&[0, 2, 0, 0, 0, 0]), None);
+        let mut buf = BytesMut::new();
+        assert!(encode_field(&mut buf, &Value::Str("[1,x]"), &ty, None, true).is_err());
     }
 
     #[test]

@@ -268,6 +268,11 @@ enum Plan {
 
 fn plan(t: &Translation, sql: &str, s: &Session) -> Plan {
     let in_txn = in_transaction(s);
+    if let Some(tag) = &t.local_tag
+        && !s.failed
+    {
+        return Plan::Tag(tag.clone(), None);
+    }
     match t.kind {
         StatementKind::Rollback if !in_txn => Plan::Tag(
             "ROLLBACK".into(),
@@ -617,7 +622,7 @@ impl Handler {
                     .get(i)
                     .copied()
                     .filter(|o| *o != 0)
-                    .and_then(Type::from_oid)
+                    .and_then(types::from_oid)
             })
             .collect();
         let mut columns = None;

@@ -23,6 +23,8 @@ use sqlparser::parser::Parser;
 use thiserror::Error;
 
 use crate::bridge::ColumnMeta;
+
+pub mod vector;
 use crate::catalog::types::{self, ColumnType};
 
 /// Bind messages count parameters in an Int16.
@@ -101,6 +103,9 @@ pub struct Translation {
     /// The pgvector distance operator the statement uses, if any, for the
     /// vector metrics.
     pub vector: Option<VectorUse>,
+    /// Answered by iriswire with this command tag; the backend never sees
+    /// it (`CREATE EXTENSION vector`, an HNSW index on the SQLite default).
+    pub local_tag: Option<String>,
     /// The backend's description, cached with the translation so a
     /// repeated statement needs neither a lock nor a round trip for it.
     pub described: ArcSwapOption<Described>,
@@ -333,6 +338,7 @@ pub fn translate(sql: &str, dialect: Dialect) -> Result<Translation, TranslateEr
         tag,
         returning: false,
         vector: None,
+        local_tag: None,
         described: ArcSwapOption::empty(),
     };
     let mut text = std::borrow::Cow::Borrowed(sql);
@@ -350,8 +356,17 @@ pub fn translate(sql: &str, dialect: Dialect) -> Result<Translation, TranslateEr
         let stmt = &mut stmts[0];
         t.vector = vector_use(stmt);
         analyse(stmt, &mut t);
-        if rewrite(stmt, dialect)? {
-            text = std::borrow::Cow::Owned(stmt.to_string());
+        match special(stmt, dialect)? {
+            Some(Special::Local(tag)) => t.local_tag = Some(tag),
+            Some(Special::Text(sql)) => text = std::borrow::Cow::Owned(sql),
+            // The bridge answers catalog queries from its own pg_catalog
+            // emulation, in PostgreSQL's dialect.
+            None if !needs_rewrite(sql) || is_catalog_query(sql) => {}
+            None => {
+                if rewrite(stmt, dialect)? {
+                    text = std::borrow::Cow::Owned(stmt.to_string());
+                }
+            }
         }
     }
     // Transaction control: SQLite knows only the bare forms; IRIS spells
@@ -729,6 +744,8 @@ fn expr_type(e: &Expr) -> Option<Type> {
         | Expr::ILike { .. }
         | Expr::Exists { .. } => Some(Type::BOOL),
         Expr::UnaryOp { expr, .. } => expr_type(expr),
+        // pgvector's distances are double precision.
+        Expr::BinaryOp { op, .. } if VectorOp::of(op).is_some() => Some(Type::FLOAT8),
         Expr::BinaryOp { left, op, right } => match op {
             BinaryOperator::And | BinaryOperator::Or => Some(Type::BOOL),
             op if is_comparison(op) => Some(Type::BOOL),
@@ -765,7 +782,10 @@ fn expr_type(e: &Expr) -> Option<Type> {
                 | "clock_timestamp"
                 | "transaction_timestamp" => Some(Type::TIMESTAMPTZ),
                 "avg" => Some(Type::NUMERIC),
-                "random" => Some(Type::FLOAT8),
+                "random" | "l2_distance" | "cosine_distance" | "inner_product" => {
+                    Some(Type::FLOAT8)
+                }
+                "vector_dims" => Some(Type::INT4),
                 _ => None,
             }
         }
@@ -801,8 +821,205 @@ fn cast_type_label(dt: &DataType) -> String {
 
 /// Rewrites what the backend cannot run as PostgreSQL wrote it. Returns
 /// whether anything changed.
+/// Words and operators any rewrite starts from (ASCII, matched without
+/// case). A statement with none of them reaches the backend as written, so
+/// the rewrite pass is skipped; a false "yes" only costs that pass.
+const REWRITE_TRIGGERS: &[&[u8]] = &[
+    b"::",
+    b"<->",
+    b"<=>",
+    b"<#>",
+    b"/",
+    b"%",
+    b"cast",
+    b"ilike",
+    b"true",
+    b"false",
+    b"public",
+    b"vector",
+    b"now",
+    b"current_",
+    b"user",
+    b"localtime",
+    b"_timestamp",
+    b"serial",
+    b"returning",
+    b"conflict",
+    b"distance",
+    b"inner_product",
+    b"norm",
+    b"quantize",
+    b"subvector",
+    b"create",
+    b"alter",
+    b"hnsw",
+    b"ivfflat",
+    b"l2_",
+];
+
+static REWRITE_SCAN: std::sync::LazyLock<aho_corasick::AhoCorasick> =
+    std::sync::LazyLock::new(|| {
+        aho_corasick::AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .build(REWRITE_TRIGGERS)
+            .expect("static patterns")
+    });
+
+/// The cheap scan: does `sql` contain anything a rewrite could act on?
+/// One pass over the text for all trigger words.
+pub fn needs_rewrite(sql: &str) -> bool {
+    REWRITE_SCAN.is_match(sql)
+}
+
+/// Relations and functions of PostgreSQL's catalog that the bridge's
+/// catalog emulation answers (`pg_type` lookups by drivers and pgvector).
+const CATALOG_MARKERS: &[&[u8]] = &[
+    b"pg_catalog.",
+    b"pg_type",
+    b"pg_namespace",
+    b"pg_range",
+    b"to_regtype",
+    b"::regtype",
+];
+
+/// Does `sql` read PostgreSQL's catalog? Such statements are passed on
+/// unchanged (placeholders aside) for the bridge's catalog.
+pub fn is_catalog_query(sql: &str) -> bool {
+    let b = sql.as_bytes();
+    CATALOG_MARKERS
+        .iter()
+        .any(|t| b.windows(t.len()).any(|w| w.eq_ignore_ascii_case(t)))
+}
+
+/// Statements that are not rewritten expression by expression.
+enum Special {
+    Local(String),
+    Text(String),
+}
+
+fn special(stmt: &mut Statement, dialect: Dialect) -> Result<Option<Special>, TranslateError> {
+    match stmt {
+        Statement::CreateExtension(ce) => {
+            if ce.name.value.eq_ignore_ascii_case("vector") {
+                // IRIS has VECTOR built in: nothing to install.
+                Ok(Some(Special::Local("CREATE EXTENSION".into())))
+            } else {
+                Err(TranslateError::Unsupported(format!(
+                    "the extension \"{}\" (only pgvector's \"vector\" is available)",
+                    ce.name.value
+                )))
+            }
+        }
+        Statement::DropExtension(de)
+            if de
+                .names
+                .iter()
+                .all(|n| n.value.eq_ignore_ascii_case("vector")) =>
+        {
+            Ok(Some(Special::Local("DROP EXTENSION".into())))
+        }
+        Statement::CreateIndex(ci) => {
+            map_schema(&mut ci.table_name, dialect);
+            match vector::create_index(ci, dialect)? {
+                Some(vector::IndexPlan::Sql(sql)) => Ok(Some(Special::Text(sql))),
+                Some(vector::IndexPlan::Accepted) => {
+                    Ok(Some(Special::Local("CREATE INDEX".into())))
+                }
+                None => Ok(None),
+            }
+        }
+        _ => Ok(None),
+    }
+}
+
+/// `public` is PostgreSQL's default schema: on IRIS it is the configured
+/// schema (`SQLUser` by default), on SQLite the database itself.
+fn map_schema(name: &mut ast::ObjectName, dialect: Dialect) {
+    if name.0.len() == 2
+        && name.0[0]
+            .as_ident()
+            .is_some_and(|i| i.value.eq_ignore_ascii_case("public"))
+    {
+        match dialect {
+            Dialect::Iris => {
+                name.0[0] = ast::ObjectNamePart::Identifier(ast::Ident::new(IRIS_SCHEMA))
+            }
+            Dialect::Sqlite => {
+                name.0.remove(0);
+            }
+        }
+    }
+}
+
+/// The IRIS schema `public` maps to (IRIS's default schema for SQL tables).
+pub const IRIS_SCHEMA: &str = "SQLUser";
+
+/// PostgreSQL type names in casts and column definitions → IRIS types.
+fn iris_type(dt: &DataType) -> Option<DataType> {
+    let name = dt.to_string().to_ascii_lowercase();
+    let custom = |n: &str, mods: &[&str]| {
+        DataType::Custom(
+            ast::ObjectName::from(vec![ast::Ident::new(n)]),
+            mods.iter().map(|m| (*m).to_owned()).collect(),
+        )
+    };
+    Some(match name.as_str() {
+        "double precision" | "float8" | "float" => DataType::Double(ast::ExactNumberInfo::None),
+        "real" | "float4" => custom("REAL", &[]),
+        "text" | "character varying" | "varchar" | "name" | "citext" => {
+            custom("VARCHAR", &["65535"])
+        }
+        "boolean" | "bool" => custom("BIT", &[]),
+        "timestamptz" | "timestamp with time zone" | "timestamp without time zone" => {
+            custom("TIMESTAMP", &[])
+        }
+        "bytea" => custom("VARBINARY", &["65535"]),
+        "serial" | "serial4" | "bigserial" | "serial8" | "smallserial" => custom("IDENTITY", &[]),
+        "int2" => DataType::SmallInt(None),
+        "int4" => DataType::Integer(None),
+        "int8" => DataType::BigInt(None),
+        "uuid" => custom("VARCHAR", &["36"]),
+        "json" | "jsonb" => custom("VARCHAR", &["65535"]),
+        _ => return vector::column_type(dt, Dialect::Iris),
+    })
+}
+
 fn rewrite(stmt: &mut Statement, dialect: Dialect) -> Result<bool, TranslateError> {
     let mut changed = false;
+    if let Statement::Query(q) = stmt {
+        match dialect {
+            Dialect::Iris => changed |= vector::top_k(q, dialect),
+            Dialect::Sqlite => vector::nulls_last_for_distances(q),
+        }
+    }
+    if dialect == Dialect::Iris {
+        if let Statement::Insert(ins) = stmt {
+            if ins.on.is_some() {
+                return Err(TranslateError::Unsupported(
+                    "INSERT ... ON CONFLICT on IRIS (IRIS has no conflict clause; use INSERT OR UPDATE semantics in the application)".into(),
+                ));
+            }
+            if ins.returning.is_some() {
+                return Err(TranslateError::Unsupported(
+                    "RETURNING on IRIS (query the row after the INSERT)".into(),
+                ));
+            }
+        }
+        if let Statement::CreateTable(ct) = stmt {
+            for col in ct.columns.iter_mut() {
+                if let Some(dt) = iris_type(&col.data_type) {
+                    col.data_type = dt;
+                    changed = true;
+                }
+            }
+        }
+    }
+    let _ = ast::visit_relations_mut(stmt, |name| {
+        let before = name.0.len();
+        map_schema(name, dialect);
+        changed |= name.0.len() != before || dialect == Dialect::Iris && before == 2;
+        ControlFlow::<()>::Continue(())
+    });
     if dialect == Dialect::Sqlite
         && let Statement::CreateTable(ct) = stmt
     {
@@ -860,8 +1077,60 @@ fn is_nonzero_literal(e: &Expr) -> bool {
     matches!(e, Expr::Value(v) if matches!(&v.value, ast::Value::Number(n, _) if n.parse::<f64>().map(|f| f != 0.0).unwrap_or(false)))
 }
 
+fn take(e: &mut Expr) -> Expr {
+    std::mem::replace(e, Expr::value(ast::Value::Null))
+}
+
 fn rewrite_expr(e: &mut Expr, dialect: Dialect) -> Result<bool, TranslateError> {
     match e {
+        Expr::Cast {
+            expr, data_type, ..
+        } if vector::is_vector_type(data_type) => {
+            *e = vector::to_vector(take(expr), dialect);
+            Ok(true)
+        }
+        Expr::BinaryOp { left, op, right } if VectorOp::of(op).is_some() => {
+            let op = VectorOp::of(op).expect("checked by the guard");
+            *e = vector::distance(op, take(left), take(right), dialect);
+            Ok(true)
+        }
+        Expr::Function(f) if vector::function(f, dialect)?.is_some() => {
+            *e = vector::function(f, dialect)?.expect("checked by the guard");
+            Ok(true)
+        }
+        // Neither backend has ILIKE; lower-casing both sides is PostgreSQL's meaning.
+        Expr::ILike {
+            negated,
+            expr,
+            pattern,
+            escape_char,
+            any: false,
+        } => {
+            *e = Expr::Like {
+                negated: *negated,
+                any: false,
+                expr: Box::new(call("LOWER", vec![take(expr)])),
+                pattern: Box::new(call("LOWER", vec![take(pattern)])),
+                escape_char: escape_char.take(),
+            };
+            Ok(true)
+        }
+        // IRIS SQL has no boolean literals.
+        Expr::Value(v) if dialect == Dialect::Iris && matches!(v.value, ast::Value::Boolean(_)) => {
+            let one = matches!(v.value, ast::Value::Boolean(true));
+            *e = Expr::value(ast::Value::Number(
+                if one { "1" } else { "0" }.into(),
+                false,
+            ));
+            Ok(true)
+        }
+        Expr::Cast {
+            kind, data_type, ..
+        } if dialect == Dialect::Iris && iris_type(data_type).is_some() => {
+            *data_type = iris_type(data_type).expect("checked by the guard");
+            *kind = CastKind::Cast;
+            Ok(true)
+        }
         Expr::Cast {
             kind,
             expr,
@@ -985,6 +1254,231 @@ mod tests {
             })
         );
         assert_eq!(v("SELECT id FROM items ORDER BY id LIMIT 5"), None);
+    }
+
+    /// Golden tests: the exact backend SQL for each rewrite.
+    fn iris(sql: &str) -> (String, Vec<usize>) {
+        let t = translate(sql, Dialect::Iris).unwrap();
+        (t.backend_sql, t.param_order)
+    }
+
+    fn sqlite(sql: &str) -> String {
+        translate(sql, Dialect::Sqlite).unwrap().backend_sql
+    }
+
+    fn refused(sql: &str, dialect: Dialect) -> String {
+        let e = translate(sql, dialect).unwrap_err();
+        assert_eq!(e.sqlstate(), "0A000", "{e}");
+        e.to_string()
+    }
+
+    #[test]
+    fn the_cheap_scan_spots_what_rewrites_act_on() {
+        assert!(!needs_rewrite(
+            "SELECT id, name FROM products WHERE id = $1"
+        ));
+        assert!(!needs_rewrite("INSERT INTO t (a, b) VALUES ($1, $2)"));
+        for sql in [
+            "SELECT x::int FROM t",
+            "SELECT a <=> b FROM t",
+            "SELECT * FROM t WHERE flag = TRUE",
+            "SELECT a / b FROM t",
+            "SELECT NOW()",
+            "SELECT * FROM Public.t",
+            "CREATE TABLE t (id serial)",
+        ] {
+            assert!(needs_rewrite(sql), "{sql}");
+        }
+    }
+
+    #[test]
+    fn golden_parameters_keep_order_and_reuse() {
+        assert_eq!(
+            iris("SELECT id FROM items WHERE id = $1 OR parent = $1 LIMIT $2"),
+            (
+                "SELECT id FROM items WHERE id = ? OR parent = ? LIMIT ?".into(),
+                vec![0, 0, 1]
+            )
+        );
+        assert_eq!(
+            iris("SELECT * FROM t WHERE b = $2 AND a = $1"),
+            ("SELECT * FROM t WHERE b = ? AND a = ?".into(), vec![1, 0])
+        );
+    }
+
+    #[test]
+    fn golden_casts_and_types_for_iris() {
+        assert_eq!(
+            iris("SELECT x::double precision, CAST(y AS text), z::boolean, w::timestamptz, v::bytea FROM t").0,
+            "SELECT CAST(x AS DOUBLE), CAST(y AS VARCHAR(65535)), CAST(z AS BIT), CAST(w AS TIMESTAMP), CAST(v AS VARBINARY(65535)) FROM t"
+        );
+        assert_eq!(
+            iris("CREATE TABLE public.items (id bigserial PRIMARY KEY, title text, ok boolean, embedding vector(3))").0,
+            "CREATE TABLE SQLUser.items (id IDENTITY PRIMARY KEY, title VARCHAR(65535), ok BIT, embedding VECTOR(FLOAT, 3))"
+        );
+        assert_eq!(
+            sqlite("CREATE TABLE public.items (id bigserial PRIMARY KEY, embedding vector(3))"),
+            "CREATE TABLE items (id INTEGER PRIMARY KEY, embedding vector(3))"
+        );
+    }
+
+    #[test]
+    fn golden_limit_booleans_ilike_concat_and_schema() {
+        assert_eq!(
+            iris("SELECT * FROM t ORDER BY id LIMIT 10 OFFSET 20").0,
+            "SELECT * FROM t ORDER BY id LIMIT 10 OFFSET 20"
+        );
+        assert_eq!(
+            iris("SELECT * FROM t WHERE flag = true AND other = false").0,
+            "SELECT * FROM t WHERE flag = 1 AND other = 0"
+        );
+        assert_eq!(
+            iris("SELECT name || '!' FROM t WHERE name ILIKE $1").0,
+            "SELECT name || '!' FROM t WHERE LOWER(name) LIKE LOWER(?)"
+        );
+        assert_eq!(
+            sqlite("SELECT name FROM t WHERE name NOT ILIKE 'a%'"),
+            "SELECT name FROM t WHERE LOWER(name) NOT LIKE LOWER('a%')"
+        );
+        assert_eq!(
+            iris("SELECT * FROM public.items").0,
+            "SELECT * FROM SQLUser.items"
+        );
+        assert_eq!(sqlite("SELECT * FROM public.items"), "SELECT * FROM items");
+        assert!(
+            refused(
+                "INSERT INTO t (id) VALUES (1) ON CONFLICT DO NOTHING",
+                Dialect::Iris
+            )
+            .contains("ON CONFLICT")
+        );
+        assert!(
+            refused("INSERT INTO t (id) VALUES (1) RETURNING id", Dialect::Iris)
+                .contains("RETURNING")
+        );
+        assert_eq!(
+            sqlite("INSERT INTO t (id) VALUES (1) ON CONFLICT DO NOTHING"),
+            "INSERT INTO t (id) VALUES (1) ON CONFLICT DO NOTHING"
+        );
+    }
+
+    #[test]
+    fn golden_pgvector_operators_functions_and_literals() {
+        assert_eq!(
+            iris("SELECT a <-> b, a <=> b, a <#> b FROM t").0,
+            "SELECT SQRT(ABS(VECTOR_DOT_PRODUCT(a, a) + VECTOR_DOT_PRODUCT(b, b) - 2 * VECTOR_DOT_PRODUCT(a, b))), (1 - VECTOR_COSINE(a, b)), (-VECTOR_DOT_PRODUCT(a, b)) FROM t"
+        );
+        assert_eq!(
+            sqlite("SELECT a <-> b, a <=> b, a <#> b FROM t"),
+            "SELECT iriswire_vector_l2(a, b), (1 - VECTOR_COSINE(a, b)), (-VECTOR_DOT_PRODUCT(a, b)) FROM t"
+        );
+        assert_eq!(
+            iris("SELECT cosine_distance(a, $1), inner_product(a, '[1,2]') FROM t"),
+            (
+                "SELECT (1 - VECTOR_COSINE(a, TO_VECTOR(?, FLOAT))), VECTOR_DOT_PRODUCT(a, TO_VECTOR('1,2', FLOAT)) FROM t".into(),
+                vec![0]
+            )
+        );
+        // The parameter of an L2 distance is used three times.
+        assert_eq!(
+            iris("SELECT l2_distance(a, $1) FROM t"),
+            (
+                "SELECT SQRT(ABS(VECTOR_DOT_PRODUCT(a, a) + VECTOR_DOT_PRODUCT(TO_VECTOR(?, FLOAT), TO_VECTOR(?, FLOAT)) - 2 * VECTOR_DOT_PRODUCT(a, TO_VECTOR(?, FLOAT)))) FROM t".into(),
+                vec![0, 0, 0]
+            )
+        );
+        assert_eq!(
+            iris("SELECT '[1,2,3]'::vector").0,
+            "SELECT TO_VECTOR('1,2,3', FLOAT)"
+        );
+        assert_eq!(
+            sqlite("SELECT '[1,2,3]'::vector(3)"),
+            "SELECT TO_VECTOR('[1,2,3]', 'FLOAT')"
+        );
+        assert_eq!(
+            sqlite("SELECT vector_dims(embedding) FROM items"),
+            "SELECT vector_dims(embedding) FROM items"
+        );
+        assert!(
+            refused("SELECT vector_dims(embedding) FROM items", Dialect::Iris)
+                .contains("vector_dims")
+        );
+        assert!(
+            refused("SELECT l1_distance(a, b) FROM t", Dialect::Sqlite).contains("l1_distance")
+        );
+    }
+
+    #[test]
+    fn golden_top_k_takes_the_index_friendly_shape_on_iris() {
+        assert_eq!(
+            iris("SELECT id, embedding <=> $1 AS d FROM items ORDER BY embedding <=> $1 LIMIT 5"),
+            (
+                "SELECT TOP 5 id, (1 - VECTOR_COSINE(embedding, TO_VECTOR(?, FLOAT))) AS d FROM items ORDER BY VECTOR_COSINE(embedding, TO_VECTOR(?, FLOAT)) DESC".into(),
+                vec![0, 0]
+            )
+        );
+        assert_eq!(
+            iris("SELECT id FROM items ORDER BY embedding <#> '[1,0,0]' LIMIT 3").0,
+            "SELECT TOP 3 id FROM items ORDER BY VECTOR_DOT_PRODUCT(embedding, TO_VECTOR('1,0,0', FLOAT)) DESC"
+        );
+        // A bound k: TOP takes constants, so LIMIT ? stays, similarity order kept.
+        assert_eq!(
+            iris("SELECT id FROM items ORDER BY embedding <#> $1 LIMIT $2"),
+            (
+                "SELECT id FROM items ORDER BY VECTOR_DOT_PRODUCT(embedding, TO_VECTOR(?, FLOAT)) DESC LIMIT ?".into(),
+                vec![0, 1]
+            )
+        );
+        // L2 has no HNSW index on IRIS; OFFSET is kept as written.
+        assert_eq!(
+            iris("SELECT id FROM items ORDER BY embedding <=> $1 LIMIT 5 OFFSET 5").0,
+            "SELECT id FROM items ORDER BY (1 - VECTOR_COSINE(embedding, TO_VECTOR(?, FLOAT))) LIMIT 5 OFFSET 5"
+        );
+        assert!(
+            iris("SELECT id FROM items ORDER BY embedding <-> $1 LIMIT 5")
+                .0
+                .ends_with(" LIMIT 5")
+        );
+        // SQLite: PostgreSQL's NULL placement for ascending distances.
+        assert_eq!(
+            sqlite("SELECT id FROM items ORDER BY embedding <=> $1 LIMIT 5"),
+            "SELECT id FROM items ORDER BY (1 - VECTOR_COSINE(embedding, TO_VECTOR(?, 'FLOAT'))) NULLS LAST LIMIT 5"
+        );
+    }
+
+    #[test]
+    fn golden_vector_ddl() {
+        let t = translate("CREATE EXTENSION IF NOT EXISTS vector", Dialect::Iris).unwrap();
+        assert_eq!(t.local_tag.as_deref(), Some("CREATE EXTENSION"));
+        assert!(refused("CREATE EXTENSION postgis", Dialect::Sqlite).contains("postgis"));
+        assert_eq!(
+            iris("CREATE INDEX ON items USING hnsw (embedding vector_cosine_ops) WITH (m = 16, ef_construction = 64)").0,
+            "CREATE INDEX items_embedding_idx ON items (embedding) AS HNSW(Distance='Cosine', M=16, efConstruction=64)"
+        );
+        assert_eq!(
+            iris("CREATE INDEX items_ip ON public.items USING hnsw (embedding vector_ip_ops)").0,
+            "CREATE INDEX items_ip ON SQLUser.items (embedding) AS HNSW(Distance='DotProduct')"
+        );
+        assert!(
+            refused(
+                "CREATE INDEX ON items USING hnsw (embedding vector_l2_ops)",
+                Dialect::Iris
+            )
+            .contains("L2")
+        );
+        assert!(
+            refused(
+                "CREATE INDEX ON items USING ivfflat (embedding vector_l2_ops)",
+                Dialect::Sqlite
+            )
+            .contains("ivfflat")
+        );
+        let t = translate(
+            "CREATE INDEX ON items USING hnsw (embedding vector_l2_ops)",
+            Dialect::Sqlite,
+        )
+        .unwrap();
+        assert_eq!(t.local_tag.as_deref(), Some("CREATE INDEX"));
     }
 
     #[test]
