@@ -136,7 +136,8 @@ impl Lifecycle {
 
 pub async fn run(config: Config, source: ConfigSource) -> Result<(), String> {
     // Before anything records: this decides whether metrics exist at all.
-    crate::observability::metrics::Metrics::init(config.metrics_enabled);
+    crate::observability::metrics::Metrics::init(config.metrics_enabled)
+        .build_info(config.backend.as_str());
     let config = Arc::new(config);
     if config.backend_defaulted {
         tracing::info!(

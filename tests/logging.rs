@@ -76,3 +76,54 @@ async fn connections_and_slow_queries_are_logged_without_parameters() {
         "a parameter value reached the log"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn log_level_changes_on_reload() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("iriswire.toml");
+    let path = dir.path().join("iriswire.log");
+    std::fs::write(&file, "[log]\nformat = \"json\"\nlevel = \"info\"\n").unwrap();
+    // The harness sets IRISWIRE_LOG_LEVEL=warn; the file must decide here.
+    let server = Server::start_logged(
+        &["--config", file.to_str().unwrap()],
+        &[("IRISWIRE_LOG_LEVEL", "")],
+        &path,
+    );
+    // A wrong cancel key is logged at DEBUG only.
+    let wrong_cancel = |port: u16| {
+        use std::io::Write;
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        let mut msg = vec![0, 0, 0, 16, 0x04, 0xd2, 0x16, 0x2e];
+        msg.extend_from_slice(&[0, 0, 0, 1, 0, 0, 0, 2]);
+        s.write_all(&msg).unwrap();
+        let _ = std::io::Read::read_to_end(&mut s, &mut Vec::new());
+    };
+    let debug_lines = |path: &std::path::Path| {
+        lines(path)
+            .iter()
+            .filter(|l| l["fields"]["message"] == "cancel request")
+            .count()
+    };
+    wrong_cancel(server.port);
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(debug_lines(&path), 0);
+
+    std::fs::write(
+        &file,
+        "[log]\nformat = \"json\"\nlevel = \"info,iriswire=debug\"\n",
+    )
+    .unwrap();
+    server.signal(libc::SIGHUP);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        wrong_cancel(server.port);
+        std::thread::sleep(Duration::from_millis(100));
+        if debug_lines(&path) > 0 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "log level not changed by the reload"
+        );
+    }
+}

@@ -172,6 +172,16 @@ async fn counters_match_a_known_workload_and_promtool_accepts_them() {
     assert!(sample(&text, "iriswire_client_received_bytes_total") > 500.0);
     assert!(sample(&text, "iriswire_client_sent_bytes_total") > 500.0);
     assert_eq!(sample(&text, "iriswire_max_client_connections"), 1000.0);
+    assert_eq!(
+        sample(
+            &text,
+            &format!(
+                "iriswire_build_info{{version=\"{}\",backend=\"sqlite\"}}",
+                env!("CARGO_PKG_VERSION")
+            )
+        ),
+        1.0
+    );
     // A real histogram with the documented buckets, not a summary.
     assert!(text.contains(
         r#"iriswire_query_duration_seconds_bucket{command="SELECT",outcome="ok",le="0.0001"}"#

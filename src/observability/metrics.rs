@@ -213,7 +213,6 @@ impl Metrics {
                     )
                 })
                 .collect();
-            metrics::gauge!("iriswire_build_info", "version" => env!("CARGO_PKG_VERSION")).set(1.0);
             Metrics {
                 enabled,
                 handle,
@@ -305,6 +304,16 @@ impl Metrics {
                 pool_max_workers: metrics::gauge!("iriswire_pool_max_workers"),
             }
         })
+    }
+
+    /// `iriswire_build_info{version,backend}`, once the backend is known.
+    pub fn build_info(&self, backend: &'static str) {
+        metrics::gauge!(
+            "iriswire_build_info",
+            "version" => env!("CARGO_PKG_VERSION"),
+            "backend" => backend
+        )
+        .set(1.0);
     }
 
     /// One finished statement.

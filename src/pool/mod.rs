@@ -183,10 +183,11 @@ pub enum AcquireError {
     #[error("database \"{0}\" does not exist")]
     NoSuchDatabase(String),
     #[error(
-        "no bridge worker for database \"{database}\" became free within {waited:?} (pool max_size {max_size})"
+        "no bridge worker of the pool for database \"{database}\", user \"{user}\" became free within {waited:?} (pool.max_size {max_size}, pool.acquire_timeout_ms)"
     )]
     Timeout {
         database: String,
+        user: String,
         waited: Duration,
         max_size: usize,
     },
@@ -454,6 +455,7 @@ impl PoolRegistry {
             },
             PoolError::Timeout(_) => AcquireError::Timeout {
                 database: database.to_owned(),
+                user: user.to_owned(),
                 waited: cfg.pool_acquire_timeout,
                 max_size: cfg.pool_max_size,
             },

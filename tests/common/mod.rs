@@ -68,7 +68,12 @@ impl Server {
             .stdin(Stdio::null())
             .stdout(Stdio::null());
         for (k, v) in env {
-            cmd.env(k, v);
+            // An empty value removes the variable (e.g. the default log level above).
+            if v.is_empty() {
+                cmd.env_remove(k);
+            } else {
+                cmd.env(k, v);
+            }
         }
         if let Some(path) = log {
             cmd.stderr(std::fs::File::create(path).unwrap());
