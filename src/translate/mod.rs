@@ -560,9 +560,17 @@ fn vector_use(stmt: &Statement) -> Option<VectorUse> {
     }
     let mut found = None;
     let _ = sqlparser::ast::visit_expressions(stmt, |e| {
-        if let Expr::BinaryOp { op, .. } = e
-            && let Some(op) = VectorOp::of(op)
-        {
+        let op = match e {
+            Expr::BinaryOp { op, .. } => VectorOp::of(op),
+            Expr::Function(f) => match f.name.to_string().to_ascii_lowercase().as_str() {
+                "l2_distance" => Some(VectorOp::L2),
+                "cosine_distance" => Some(VectorOp::Cosine),
+                "inner_product" => Some(VectorOp::InnerProduct),
+                _ => None,
+            },
+            _ => None,
+        };
+        if let Some(op) = op {
             found = Some(VectorUse { op, top_k: false });
             return ControlFlow::Break(());
         }
@@ -1024,6 +1032,33 @@ fn rewrite(stmt: &mut Statement, dialect: Dialect) -> Result<bool, TranslateErro
         && let Statement::CreateTable(ct) = stmt
     {
         for col in ct.columns.iter_mut() {
+            // SQLite does not check declared types: pgvector's input checks
+            // (syntax 22P02, dimensions 22000) run as a CHECK through TO_VECTOR.
+            if vector::is_vector_type(&col.data_type) {
+                let value = Expr::Identifier(col.name.clone());
+                let mut args = vec![
+                    value.clone(),
+                    Expr::value(ast::Value::SingleQuotedString(vector::ELEMENT_TYPE.into())),
+                ];
+                if let Some(n) = vector::vector_dims(&col.data_type) {
+                    args.push(Expr::value(ast::Value::Number(n.to_owned(), false)));
+                }
+                let check = Expr::BinaryOp {
+                    left: Box::new(Expr::IsNull(Box::new(value))),
+                    op: BinaryOperator::Or,
+                    right: Box::new(Expr::IsNotNull(Box::new(call("TO_VECTOR", args)))),
+                };
+                col.options.push(ast::ColumnOptionDef {
+                    name: None,
+                    option: ast::ColumnOption::Check(ast::CheckConstraint {
+                        name: None,
+                        expr: Box::new(check),
+                        no_inherit: false,
+                        enforced: None,
+                    }),
+                });
+                changed = true;
+            }
             let decl = col.data_type.to_string().to_ascii_lowercase();
             // Only `INTEGER PRIMARY KEY` auto-increments in SQLite.
             if matches!(
@@ -1318,7 +1353,7 @@ mod tests {
         );
         assert_eq!(
             sqlite("CREATE TABLE public.items (id bigserial PRIMARY KEY, embedding vector(3))"),
-            "CREATE TABLE items (id INTEGER PRIMARY KEY, embedding vector(3))"
+            "CREATE TABLE items (id INTEGER PRIMARY KEY, embedding vector(3) CHECK (embedding IS NULL OR TO_VECTOR(embedding, 'FLOAT', 3) IS NOT NULL))"
         );
     }
 
