@@ -1547,6 +1547,162 @@ def _iris_connect_error(exc, namespace):
     return WorkerError("08001", "could not connect to IRIS: %s" % text)
 
 
+# --------------------------------------------------------------------------
+# Catalog: the slice of PostgreSQL's pg_catalog that drivers read
+# --------------------------------------------------------------------------
+#
+# Drivers look types up in pg_type (tokio-postgres for any OID it does not
+# know, psycopg's TypeInfo.fetch, pgvector-python's register_vector). Neither
+# IRIS nor SQLite has pg_catalog, so every worker keeps a small in-memory
+# SQLite copy of it, with pgvector's `vector` as a user type (OID 16385,
+# matching the front end's catalog). The front end passes such statements on
+# untranslated; they are recognised here and run on the catalog, whatever
+# the backend.
+
+_CATALOG_SQL = re.compile(
+    r"pg_catalog\.|\bpg_type\b|\bpg_namespace\b|\bpg_range\b|\bto_regtype\s*\(|::\s*regtype",
+    re.IGNORECASE)
+
+# (oid, name, length, category, array oid, regtype text)
+_CATALOG_TYPES = (
+    (16, "bool", 1, "B", 1000, "boolean"),
+    (17, "bytea", -1, "U", 1001, "bytea"),
+    (18, "char", 1, "Z", 1002, '"char"'),
+    (19, "name", 64, "S", 1003, "name"),
+    (20, "int8", 8, "N", 1016, "bigint"),
+    (21, "int2", 2, "N", 1005, "smallint"),
+    (23, "int4", 4, "N", 1007, "integer"),
+    (25, "text", -1, "S", 1009, "text"),
+    (26, "oid", 4, "N", 1028, "oid"),
+    (114, "json", -1, "U", 199, "json"),
+    (700, "float4", 4, "N", 1021, "real"),
+    (701, "float8", 8, "N", 1022, "double precision"),
+    (1042, "bpchar", -1, "S", 1014, "character"),
+    (1043, "varchar", -1, "S", 1015, "character varying"),
+    (1082, "date", 4, "D", 1182, "date"),
+    (1083, "time", 8, "D", 1183, "time without time zone"),
+    (1114, "timestamp", 8, "D", 1115, "timestamp without time zone"),
+    (1184, "timestamptz", 8, "D", 1185, "timestamp with time zone"),
+    (1560, "bit", -1, "V", 1561, "bit"),
+    (1562, "varbit", -1, "V", 1563, "bit varying"),
+    (1700, "numeric", -1, "N", 1231, "numeric"),
+    (2950, "uuid", 16, "U", 2951, "uuid"),
+    (3802, "jsonb", -1, "U", 3807, "jsonb"),
+    (16385, "vector", -1, "U", 16386, "vector"),
+)
+_PUBLIC_NAMESPACE = 2200
+_CATALOG_NAMESPACE = 11
+_VECTOR_OID = 16385
+
+# Type names to_regtype() accepts besides pg_type.typname.
+_REGTYPE_ALIASES = {
+    "boolean": "bool", "bigint": "int8", "smallint": "int2", "integer": "int4", "int": "int4",
+    "real": "float4", "double precision": "float8", "character varying": "varchar",
+    "character": "bpchar", "timestamp without time zone": "timestamp",
+    "timestamp with time zone": "timestamptz", "time without time zone": "time",
+    "bit varying": "varbit", "decimal": "numeric", '"char"': "char",
+}
+
+# PostgreSQL spellings SQLite lacks, in catalog statements only.
+_CATALOG_REWRITES = (
+    (re.compile(r"\bpg_catalog\.", re.IGNORECASE), ""),
+    # oid::regtype::text: the type's display name.
+    (re.compile(r"([\w.]+)\s*::\s*regtype\s*::\s*(?:text|varchar)", re.IGNORECASE),
+     r"iriswire_regtype_name(\1)"),
+    # 'name'::regtype[::oid]: the type's OID (an error if unknown, as in PostgreSQL).
+    (re.compile(r"('(?:[^']|'')*'|\?)\s*::\s*regtype(?:\s*::\s*oid)?", re.IGNORECASE),
+     r"iriswire_regtype_strict(\1)"),
+    (re.compile(r"::\s*(?:oid|regclass|regproc|name|text|int[248]|\"char\")\b", re.IGNORECASE), ""),
+)
+
+
+def _catalog_type_name(name):
+    if name is None:
+        return None
+    text = str(name).strip()
+    lowered = text.lower()
+    for prefix in ("pg_catalog.", "public."):
+        if lowered.startswith(prefix):
+            lowered = lowered[len(prefix):]
+    return _REGTYPE_ALIASES.get(lowered, lowered)
+
+
+class Catalog:
+    """An in-memory pg_catalog (pg_type, pg_namespace, pg_range) on SQLite."""
+
+    def __init__(self):
+        sqlite3 = _sqlite3()
+        self._conn = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+        conn = self._conn
+        # Declared types name PostgreSQL's (`pg_char` is "char"), so results
+        # are described with the types drivers expect (tokio-postgres reads
+        # typtype as "char", OIDs as oid).
+        conn.execute(
+            "CREATE TABLE pg_namespace (oid oid PRIMARY KEY, nspname name, nspowner oid)")
+        conn.execute(
+            "CREATE TABLE pg_type (oid oid PRIMARY KEY, typname name, typnamespace oid,"
+            " typowner oid, typlen smallint, typbyval boolean, typtype pg_char,"
+            " typcategory pg_char, typispreferred boolean, typisdefined boolean,"
+            " typdelim pg_char, typrelid oid, typelem oid, typarray oid,"
+            " typinput text, typoutput text, typreceive text, typsend text,"
+            " typbasetype oid, typtypmod integer, typndims integer, typnotnull boolean,"
+            " typcollation oid)")
+        conn.execute(
+            "CREATE TABLE pg_range (rngtypid oid PRIMARY KEY, rngsubtype oid,"
+            " rngmultitypid oid, rngcollation oid, rngsubopc oid)")
+        conn.executemany("INSERT INTO pg_namespace VALUES (?, ?, 10)", (
+            (_CATALOG_NAMESPACE, "pg_catalog"), (_PUBLIC_NAMESPACE, "public")))
+        rows = []
+        for oid, name, length, category, array, _ in _CATALOG_TYPES:
+            namespace = _PUBLIC_NAMESPACE if oid == _VECTOR_OID else _CATALOG_NAMESPACE
+            byval = 0 < length <= 8
+            for row_oid, row_name, row_len, row_cat, elem, arr in (
+                    (oid, name, length, category, 0, array),
+                    (array, "_" + name, -1, "A", oid, 0)):
+                rows.append((row_oid, row_name, namespace, 10, row_len, byval and row_cat != "A",
+                             "b", row_cat, 0, 1, ",", 0, elem, arr,
+                             row_name + "_in", row_name + "_out", row_name + "_recv",
+                             row_name + "_send", 0, -1, 0, 0, 0))
+        conn.executemany("INSERT INTO pg_type VALUES (%s)" % ",".join("?" * 23), rows)
+        by_name = {name: oid for oid, name, *_ in _CATALOG_TYPES}
+        by_name.update({"_" + name: array for _, name, _, _, array, _ in _CATALOG_TYPES})
+        display = {oid: shown for oid, _, _, _, _, shown in _CATALOG_TYPES}
+        display.update({array: shown + "[]" for _, _, _, _, array, shown in _CATALOG_TYPES})
+
+        def to_regtype(name):
+            return by_name.get(_catalog_type_name(name))
+
+        def regtype_strict(name):
+            oid = to_regtype(name)
+            if oid is None:
+                _fail("42704", 'type "%s" does not exist' % name)
+            return oid
+
+        def regtype_name(oid):
+            if oid is None:
+                return None
+            return display.get(int(oid), str(oid))
+
+        conn.create_function("to_regtype", 1, to_regtype, deterministic=True)
+        conn.create_function("iriswire_regtype_strict", 1, regtype_strict, deterministic=True)
+        conn.create_function("iriswire_regtype_name", 1, regtype_name, deterministic=True)
+        # Statements run through the sqlite driver's machinery (errors, describe).
+        self.driver = SqliteDriver.__new__(SqliteDriver)
+        self.driver._conn = conn
+        self.driver._cursor = conn.cursor()
+        self.driver._total_changes = 0
+
+    @staticmethod
+    def handles(sql):
+        return _CATALOG_SQL.search(sql) is not None
+
+    @staticmethod
+    def translate(sql):
+        for pattern, replacement in _CATALOG_REWRITES:
+            sql = pattern.sub(replacement, sql)
+        return sql
+
+
 DRIVERS = {
     "sqlite": SqliteDriver,
     "iris-embedded": IrisEmbeddedDriver,
@@ -1619,6 +1775,16 @@ class Worker:
         self._batch_rows = batch_rows
         self._canceller = canceller
         self._handlers = {b"Q": self._query, b"P": self._prepare}
+        self._catalog = None
+
+    def _route(self, sql):
+        """The driver for `sql` and the text it runs: catalog statements go
+        to the in-memory pg_catalog (created on first use)."""
+        if Catalog.handles(sql):
+            if self._catalog is None:
+                self._catalog = Catalog()
+            return self._catalog.driver, Catalog.translate(sql)
+        return self._driver, sql
 
     def serve(self):
         """Answer requests until X or end of input."""
@@ -1656,7 +1822,8 @@ class Worker:
             params = marshal.loads(payload[5 + sql_length:])
         except (IndexError, struct.error, UnicodeDecodeError, ValueError, EOFError, TypeError) as exc:
             raise WorkerError("08P01", "malformed Q request: %s" % exc)
-        driver, send, batch_rows = self._driver, self._channel.send, self._batch_rows
+        send, batch_rows = self._channel.send, self._batch_rows
+        driver, sql = self._route(sql)
         columns, fetch = driver.execute(sql, params, flags & 1)
         parts = []
         if columns is not None:
@@ -1671,14 +1838,16 @@ class Worker:
                 parts = []
                 rows = fetch(batch_rows)
         # Small results leave as one write: D, B and C together.
-        send(parts + frame(b"C", marshal.dumps((driver.rowcount(), driver.in_transaction()))))
+        # The session's transaction state is the backend's, even after a catalog read.
+        send(parts + frame(b"C", marshal.dumps((driver.rowcount(), self._driver.in_transaction()))))
 
     def _prepare(self, payload):
         try:
             sql = payload.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise WorkerError("08P01", "malformed P request: %s" % exc)
-        self._channel.send(frame(b"T", marshal.dumps(self._driver.prepare(sql))))
+        driver, sql = self._route(sql)
+        self._channel.send(frame(b"T", marshal.dumps(driver.prepare(sql))))
 
 
 def load_config():

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the real-client integration tests (tests/python/test_clients.py)
 # need: psql, Node.js, a JDK, pgjdbc and promtool from Debian when missing, pytest, psycopg 3 and
-# asyncpg from PyPI, and node-postgres (pg) into tests/node/node_modules from
+# asyncpg and pgvector (pgvector-python) from PyPI, and node-postgres (pg) into tests/node/node_modules from
 # tests/node/package-lock.json. Idempotent: each
 # step runs only when its package is missing.
 set -euo pipefail
@@ -28,6 +28,7 @@ missing=()
 "$PYTHON" -c 'import pytest' 2>/dev/null || missing+=("pytest")
 "$PYTHON" -c 'import psycopg, psycopg_binary' 2>/dev/null || missing+=("psycopg[binary]")
 "$PYTHON" -c 'import asyncpg' 2>/dev/null || missing+=("asyncpg")
+"$PYTHON" -c 'import pgvector' 2>/dev/null || missing+=("pgvector")
 if ((${#missing[@]})); then
     echo "test-deps: pip installing ${missing[*]}"
     "$PYTHON" -m pip install --quiet "${missing[@]}"

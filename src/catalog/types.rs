@@ -110,6 +110,8 @@ pub fn from_declared(decl: &str) -> Option<Type> {
     let t = match base {
         // pgvector's vector(n) on SQLite; IRIS reports VECTOR(FLOAT,n).
         "vector" => VECTOR.clone(),
+        // PostgreSQL's one-byte "char", as the bridge's pg_catalog declares it.
+        "pg_char" => Type::CHAR,
         "smallint" | "int2" | "smallserial" | "serial2" | "tinyint" => Type::INT2,
         "int" | "integer" | "int4" | "serial" | "serial4" | "mediumint" => Type::INT4,
         "bigint" | "int8" | "bigserial" | "serial8" => Type::INT8,

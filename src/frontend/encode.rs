@@ -261,6 +261,9 @@ fn encode_binary(buf: &mut BytesMut, v: &Value<'_>, ty: &Type) -> Result<(), Val
             buf.put_i32(i32::try_from(as_int(v, "integer")?).map_err(|_| out_of_range("integer"))?)
         }
         Type::INT8 => buf.put_i64(as_int(v, "bigint")?),
+        Type::OID => {
+            buf.put_u32(u32::try_from(as_int(v, "oid")?).map_err(|_| out_of_range("oid"))?)
+        }
         Type::FLOAT4 => buf.put_f32(as_float(v, "real")? as f32),
         Type::FLOAT8 => buf.put_f64(as_float(v, "double precision")?),
         Type::BYTEA => match v {

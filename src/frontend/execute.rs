@@ -569,7 +569,19 @@ pub async fn table_columns(
     }
     ensure_worker(shared, s).await?;
     let worker = s.worker.as_mut().expect("worker");
+    // pg_catalog tables live in the bridge's catalog emulation, which is
+    // SQLite whatever the backend; the marker in the comment routes it there.
+    let catalog_table = table
+        .strip_prefix("pg_catalog.")
+        .unwrap_or(table)
+        .starts_with("pg_");
+    let table = if catalog_table {
+        table.strip_prefix("pg_catalog.").unwrap_or(table)
+    } else {
+        table
+    };
     let sql = match shared.translations.dialect() {
+        _ if catalog_table => "SELECT name, type FROM pragma_table_info(?) -- pg_catalog.",
         crate::translate::Dialect::Sqlite => "SELECT name, type FROM pragma_table_info(?)",
         crate::translate::Dialect::Iris => {
             "SELECT COLUMN_NAME, DATA_TYPE FROM INFORMATION_SCHEMA.COLUMNS WHERE TABLE_SCHEMA = ? AND LOWER(TABLE_NAME) = LOWER(?)"
@@ -579,7 +591,7 @@ pub async fn table_columns(
     let dialect = shared.translations.dialect();
     worker
         .start_query(sql, false, |w| {
-            if dialect == crate::translate::Dialect::Iris {
+            if dialect == crate::translate::Dialect::Iris && !catalog_table {
                 w.tuple_header(2);
                 w.str(schema);
             } else {

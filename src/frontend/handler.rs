@@ -682,8 +682,12 @@ impl Handler {
                     if param_types.get(link.param).is_some_and(Option::is_some) {
                         continue;
                     }
+                    // The qualifier may be an alias (`pg_type t`): then the
+                    // statement's tables are searched too.
                     let candidates: Vec<String> = match &link.table {
-                        Some(tb) => vec![tb.clone()],
+                        Some(tb) => std::iter::once(tb.clone())
+                            .chain(t.tables.iter().filter(|x| *x != tb).cloned())
+                            .collect(),
                         None => t.tables.clone(),
                     };
                     for table in candidates {
