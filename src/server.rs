@@ -44,6 +44,7 @@ pub fn shared_state(config: Arc<Config>, source: ConfigSource) -> std::io::Resul
     } else {
         Dialect::Sqlite
     };
+    crate::translate::vector::set_element_type(&config.iris.vector_element_type);
     let swap = Arc::new(ArcSwap::new(config.clone()));
     Ok(Arc::new(Shared {
         pools: PoolRegistry::new(swap.clone(), script),

@@ -98,6 +98,8 @@ pub struct IrisConfig {
     pub username: Option<String>,
     pub password: Option<String>,
     pub schema: String,
+    /// Element type of `VECTOR(...)` columns and `TO_VECTOR` on IRIS.
+    pub vector_element_type: String,
 }
 
 #[derive(Debug, Clone)]
@@ -168,6 +170,7 @@ const KEYS: &[(&str, &str)] = &[
     ("iris.username", ""),
     ("iris.password", ""),
     ("iris.schema", "SQLUser"),
+    ("iris.vector_element_type", "FLOAT"),
     ("bridge.python", ""),
     ("bridge.worker_script", ""),
     ("bridge.batch_rows", "512"),
@@ -477,6 +480,20 @@ impl Layered {
                 username: self.opt_str("iris.username"),
                 password: self.opt_str("iris.password"),
                 schema: self.raw("iris.schema").0.to_owned(),
+                vector_element_type: {
+                    let v = self
+                        .raw("iris.vector_element_type")
+                        .0
+                        .trim()
+                        .to_ascii_uppercase();
+                    if !crate::translate::vector::ELEMENT_TYPES.contains(&v.as_str()) {
+                        return Err(self.invalid(
+                            "iris.vector_element_type",
+                            "expected FLOAT, DOUBLE or DECIMAL",
+                        ));
+                    }
+                    v
+                },
             },
             python,
             worker_script: self.opt_str("bridge.worker_script").map(PathBuf::from),
@@ -581,6 +598,7 @@ pub const RESTART_KEYS: &[&str] = &[
     "iris.username",
     "iris.password",
     "iris.schema",
+    "iris.vector_element_type",
     "bridge.python",
     "bridge.worker_script",
     "bridge.batch_rows",
@@ -716,6 +734,19 @@ mod tests {
         std::fs::write(&file, "[[users]]\nname = \"a\"\npassword = \"secret\"\n").unwrap();
         let err = Config::load_from(Some(&file), &[], &Overrides::default()).unwrap_err();
         assert!(err.to_string().contains("never plain text"), "{err}");
+    }
+
+    #[test]
+    fn vector_element_type_is_checked() {
+        let e = env(&[("IRISWIRE_IRIS_VECTOR_ELEMENT_TYPE", "double")]);
+        let c = Config::load_from(None, &e, &Overrides::default()).unwrap();
+        assert_eq!(c.iris.vector_element_type, "DOUBLE");
+        let e = env(&[("IRISWIRE_IRIS_VECTOR_ELEMENT_TYPE", "string")]);
+        let err = Config::load_from(None, &e, &Overrides::default()).unwrap_err();
+        assert!(
+            err.to_string().contains("iris.vector_element_type"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -1038,7 +1038,7 @@ fn rewrite(stmt: &mut Statement, dialect: Dialect) -> Result<bool, TranslateErro
                 let value = Expr::Identifier(col.name.clone());
                 let mut args = vec![
                     value.clone(),
-                    Expr::value(ast::Value::SingleQuotedString(vector::ELEMENT_TYPE.into())),
+                    Expr::value(ast::Value::SingleQuotedString("FLOAT".into())),
                 ];
                 if let Some(n) = vector::vector_dims(&col.data_type) {
                     args.push(Expr::value(ast::Value::Number(n.to_owned(), false)));

@@ -35,7 +35,7 @@ pub fn column_type(dt: &DataType, dialect: Dialect) -> Option<DataType> {
     if dialect != Dialect::Iris || !is_vector_type(dt) {
         return None;
     }
-    let mut mods = vec![ELEMENT_TYPE.to_owned()];
+    let mut mods = vec![element_type().to_owned()];
     mods.extend(vector_dims(dt).map(str::to_owned));
     Some(DataType::Custom(
         ast::ObjectName::from(vec![ast::Ident::new("VECTOR")]),
@@ -43,8 +43,24 @@ pub fn column_type(dt: &DataType, dialect: Dialect) -> Option<DataType> {
     ))
 }
 
-/// IRIS's element type for vectors made from pgvector's float4 values.
-pub const ELEMENT_TYPE: &str = "FLOAT";
+/// IRIS's element type for vectors made from pgvector's float4 values
+/// (`iris.vector_element_type`; FLOAT needs IRIS 2025.1, DOUBLE works on
+/// every version with VECTOR).
+static ELEMENT_TYPE: std::sync::OnceLock<&'static str> = std::sync::OnceLock::new();
+
+/// The element types IRIS's VECTOR takes for pgvector's values.
+pub const ELEMENT_TYPES: &[&str] = &["FLOAT", "DOUBLE", "DECIMAL"];
+
+/// Sets the element type once, at start-up; later calls are ignored.
+pub fn set_element_type(name: &str) {
+    if let Some(t) = ELEMENT_TYPES.iter().find(|t| t.eq_ignore_ascii_case(name)) {
+        let _ = ELEMENT_TYPE.set(t);
+    }
+}
+
+pub fn element_type() -> &'static str {
+    ELEMENT_TYPE.get().copied().unwrap_or("FLOAT")
+}
 
 fn number(n: &str) -> Expr {
     Expr::value(ast::Value::Number(n.into(), false))
@@ -65,8 +81,9 @@ pub fn to_vector(x: Expr, dialect: Dialect) -> Expr {
         (x, _) => x,
     };
     let ty = match dialect {
-        Dialect::Iris => Expr::Identifier(ast::Ident::new(ELEMENT_TYPE)),
-        Dialect::Sqlite => Expr::value(ast::Value::SingleQuotedString(ELEMENT_TYPE.into())),
+        Dialect::Iris => Expr::Identifier(ast::Ident::new(element_type())),
+        // The embedded default stores pgvector's float4 values as they are.
+        Dialect::Sqlite => Expr::value(ast::Value::SingleQuotedString("FLOAT".into())),
     };
     call("TO_VECTOR", vec![x, ty])
 }
