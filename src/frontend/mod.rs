@@ -11,28 +11,16 @@ pub mod session;
 
 use std::sync::Arc;
 
-use pgwire::api::PgWireServerHandlers;
 use tokio::net::TcpListener;
 
 use auth::Startup;
 use execute::Shared;
 use handler::Handler;
 
+/// The handlers every connection's loop dispatches to.
 pub struct Handlers {
     pub handler: Arc<Handler>,
     pub startup: Arc<Startup>,
-}
-
-impl PgWireServerHandlers for Handlers {
-    fn simple_query_handler(&self) -> Arc<impl pgwire::api::query::SimpleQueryHandler> {
-        self.handler.clone()
-    }
-    fn extended_query_handler(&self) -> Arc<impl pgwire::api::query::ExtendedQueryHandler> {
-        self.handler.clone()
-    }
-    fn startup_handler(&self) -> Arc<impl pgwire::api::auth::StartupHandler> {
-        self.startup.clone()
-    }
 }
 
 /// Builds TLS from the configured certificate and key; ALPN `postgresql`

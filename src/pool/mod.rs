@@ -437,13 +437,7 @@ impl PoolRegistry {
         let cfg = self.config.load_full();
         let metrics = crate::observability::metrics::Metrics::install();
         let started = std::time::Instant::now();
-        let got = pool
-            .timeout_get(&Timeouts {
-                wait: Some(cfg.pool_acquire_timeout),
-                create: Some(cfg.worker_start_timeout),
-                recycle: None,
-            })
-            .await;
+        let got = pool.timeout_get(&timeouts(&cfg)).await;
         metrics.pool_wait.record(started.elapsed().as_secs_f64());
         if matches!(got, Err(PoolError::Timeout(managed::TimeoutType::Wait))) {
             metrics.pool_wait_timeouts.increment(1);
@@ -521,6 +515,15 @@ impl PoolRegistry {
     }
 }
 
+/// The waits of the configuration in force (a reload changes them).
+fn timeouts(cfg: &Config) -> Timeouts {
+    Timeouts {
+        wait: Some(cfg.pool_acquire_timeout),
+        create: Some(cfg.worker_start_timeout),
+        recycle: None,
+    }
+}
+
 /// A failed start that says the backend cannot be reached, as opposed to a
 /// refusal of one database (3D000) or a busy pool.
 fn is_outage(e: &AcquireError) -> bool {
@@ -551,15 +554,7 @@ impl RetryHandle {
             tokio::time::sleep(backoff).await;
             self.breaker.retry_scheduled.store(false, Ordering::Release);
             let cfg = self.config.load_full();
-            match self
-                .pool
-                .timeout_get(&Timeouts {
-                    wait: Some(cfg.pool_acquire_timeout),
-                    create: Some(cfg.worker_start_timeout),
-                    recycle: None,
-                })
-                .await
-            {
+            match self.pool.timeout_get(&timeouts(&cfg)).await {
                 Ok(_) => self.breaker.success(),
                 Err(e) => {
                     let backoff = self.breaker.failure(e.to_string(), &cfg);
