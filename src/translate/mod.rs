@@ -663,6 +663,30 @@ fn analyse(stmt: &mut Statement, t: &mut Translation) {
                     }
                 }
             }
+            // A parameter of a pgvector distance is a vector, as PostgreSQL infers.
+            Expr::BinaryOp { left, op, right } if VectorOp::of(op).is_some() => {
+                for side in [&**left, &**right] {
+                    if let Some(p) = placeholder_index(side) {
+                        casts.push((p, types::VECTOR.clone()));
+                    }
+                }
+            }
+            Expr::Function(f)
+                if matches!(
+                    f.name.to_string().to_ascii_lowercase().as_str(),
+                    "l2_distance" | "cosine_distance" | "inner_product" | "vector_dims"
+                ) =>
+            {
+                if let FunctionArguments::List(list) = &f.args {
+                    for arg in &list.args {
+                        if let ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(a)) = arg
+                            && let Some(p) = placeholder_index(a)
+                        {
+                            casts.push((p, types::VECTOR.clone()));
+                        }
+                    }
+                }
+            }
             Expr::Cast {
                 expr, data_type, ..
             } => {
@@ -1289,6 +1313,13 @@ mod tests {
             })
         );
         assert_eq!(v("SELECT id FROM items ORDER BY id LIMIT 5"), None);
+        let t = translate(
+            "SELECT id FROM items ORDER BY embedding <=> $1 LIMIT $2",
+            Dialect::Sqlite,
+        )
+        .unwrap();
+        assert_eq!(t.param_types[0], Some(types::VECTOR.clone()));
+        assert_eq!(t.param_types[1], None);
     }
 
     /// Golden tests: the exact backend SQL for each rewrite.

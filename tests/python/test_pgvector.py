@@ -122,3 +122,35 @@ def test_hnsw_index_and_errors(items):
     with pytest.raises(psycopg.Error) as dims:
         conn.execute("INSERT INTO items (id, embedding) VALUES (99, %s)", (Vector([1.0, 2.0]),))
     assert dims.value.sqlstate == "22000"
+
+
+def test_asyncpg_register_vector(iriswire_server, dbname):
+    asyncpg = pytest.importorskip("asyncpg")
+    pgvector_asyncpg = pytest.importorskip("pgvector.asyncpg")
+    import asyncio
+
+    async def run():
+        conn = await asyncpg.connect(**iriswire_server.connect_kwargs(dbname))
+        try:
+            await conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
+            await conn.execute("CREATE TABLE items (id int PRIMARY KEY, embedding vector(3))")
+            # register_vector looks the type up in pg_type and codes it in binary.
+            await pgvector_asyncpg.register_vector(conn)
+            data = vectors()
+            for i, v in data.items():
+                await conn.execute("INSERT INTO items VALUES ($1, $2)", i, Vector(v))
+            query = [0.5, 1.0, -1.5]
+            rows = await conn.fetch(
+                "SELECT id, embedding, embedding <-> $1 AS d FROM items"
+                " ORDER BY embedding <-> $1 LIMIT 3",
+                Vector(query),
+            )
+            want = expected(data, "<->", query, 3)
+            assert [r["id"] for r in rows] == [w[0] for w in want]
+            for r, (i, d) in zip(rows, want):
+                assert r["d"] == pytest.approx(d, rel=1e-6)
+                assert list(r["embedding"].to_list()) == pytest.approx(data[i])
+        finally:
+            await conn.close()
+
+    asyncio.run(run())
