@@ -905,22 +905,19 @@ pub fn needs_rewrite(sql: &str) -> bool {
 
 /// Relations and functions of PostgreSQL's catalog that the bridge's
 /// catalog emulation answers (`pg_type` lookups by drivers and pgvector).
-const CATALOG_MARKERS: &[&[u8]] = &[
-    b"pg_catalog.",
-    b"pg_type",
-    b"pg_namespace",
-    b"pg_range",
-    b"to_regtype",
-    b"::regtype",
-];
+/// The same pattern as `_CATALOG_SQL` in iris/iriswire_worker.py, so both
+/// sides agree on which statements are catalog statements.
+static CATALOG_SQL: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+    regex::Regex::new(
+        r"(?i)pg_catalog\.|\bpg_type\b|\bpg_namespace\b|\bpg_range\b|\bto_regtype\s*\(|::\s*regtype",
+    )
+    .expect("static pattern")
+});
 
 /// Does `sql` read PostgreSQL's catalog? Such statements are passed on
 /// unchanged (placeholders aside) for the bridge's catalog.
 pub fn is_catalog_query(sql: &str) -> bool {
-    let b = sql.as_bytes();
-    CATALOG_MARKERS
-        .iter()
-        .any(|t| b.windows(t.len()).any(|w| w.eq_ignore_ascii_case(t)))
+    CATALOG_SQL.is_match(sql)
 }
 
 /// Statements that are not rewritten expression by expression.
@@ -1336,6 +1333,19 @@ mod tests {
         let e = translate(sql, dialect).unwrap_err();
         assert_eq!(e.sqlstate(), "0A000", "{e}");
         e.to_string()
+    }
+
+    #[test]
+    fn catalog_statements_are_recognised_as_the_worker_does() {
+        assert!(is_catalog_query(
+            "SELECT oid FROM pg_type WHERE typname = 'vector'"
+        ));
+        assert!(is_catalog_query(
+            "SELECT t.typname FROM pg_catalog.pg_type t"
+        ));
+        assert!(is_catalog_query("SELECT 'vector'::regtype::oid"));
+        assert!(!is_catalog_query("SELECT * FROM pg_typeahead"));
+        assert!(!is_catalog_query("SELECT * FROM items"));
     }
 
     #[test]
