@@ -165,6 +165,7 @@ pub fn resolve_columns(
         .enumerate()
         .map(|(i, m)| {
             let typed = t
+                .analysis()
                 .column_types
                 .get(i)
                 .cloned()
@@ -201,11 +202,12 @@ pub fn columns_from_text(
     t: &Translation,
     inferred: &[Option<ColumnType>],
 ) -> Option<Vec<ResultColumn>> {
-    if t.column_exprs.is_empty() {
+    if t.analysis().column_exprs.is_empty() {
         return None;
     }
     Some(
-        t.column_exprs
+        t.analysis()
+            .column_exprs
             .iter()
             .enumerate()
             .map(|(i, e)| {
@@ -240,8 +242,12 @@ pub async fn infer_columns(
     params: &[Option<Type>],
 ) -> PgWireResult<Vec<Option<ColumnType>>> {
     let mut tables = Vec::new();
-    if t.column_exprs.iter().any(TypeExpr::mentions_column) {
-        for name in &t.tables {
+    if t.analysis()
+        .column_exprs
+        .iter()
+        .any(TypeExpr::mentions_column)
+    {
+        for name in &t.analysis().tables {
             tables.push((name.clone(), table_columns(shared, s, name).await?));
         }
     }
@@ -260,7 +266,11 @@ pub async fn infer_columns(
                     .map(|(_, ty)| ty.clone())
             })
     };
-    Ok(t.column_exprs.iter().map(|e| e.resolve(&lookup)).collect())
+    Ok(t.analysis()
+        .column_exprs
+        .iter()
+        .map(|e| e.resolve(&lookup))
+        .collect())
 }
 
 pub fn row_description(cols: &[ResultColumn], binary: &[bool]) -> RowDescription {

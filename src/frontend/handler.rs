@@ -672,13 +672,13 @@ impl Handler {
                     }
                 }
             };
-            for (i, ty) in t.param_types.iter().enumerate() {
+            for (i, ty) in t.analysis().param_types.iter().enumerate() {
                 if param_types[i].is_none() {
                     param_types[i] = ty.clone();
                 }
             }
-            if param_types.iter().any(Option::is_none) && !t.param_columns.is_empty() {
-                for link in t.param_columns.clone() {
+            if param_types.iter().any(Option::is_none) && !t.analysis().param_columns.is_empty() {
+                for link in t.analysis().param_columns.clone() {
                     if param_types.get(link.param).is_some_and(Option::is_some) {
                         continue;
                     }
@@ -686,9 +686,9 @@ impl Handler {
                     // statement's tables are searched too.
                     let candidates: Vec<String> = match &link.table {
                         Some(tb) => std::iter::once(tb.clone())
-                            .chain(t.tables.iter().filter(|x| *x != tb).cloned())
+                            .chain(t.analysis().tables.iter().filter(|x| *x != tb).cloned())
                             .collect(),
-                        None => t.tables.clone(),
+                        None => t.analysis().tables.clone(),
                     };
                     for table in candidates {
                         let cols = execute::table_columns(shared, s, &table).await?;
@@ -717,13 +717,17 @@ impl Handler {
             }
             // Columns computed from `$n` follow the parameter types just settled.
             let with_params;
-            let inferred: &[Option<ColumnType>] =
-                if t.column_exprs.iter().any(TypeExpr::mentions_param) {
-                    with_params = execute::infer_columns(shared, s, &t, &param_types).await?;
-                    &with_params
-                } else {
-                    &described.inferred
-                };
+            let inferred: &[Option<ColumnType>] = if t
+                .analysis()
+                .column_exprs
+                .iter()
+                .any(TypeExpr::mentions_param)
+            {
+                with_params = execute::infer_columns(shared, s, &t, &param_types).await?;
+                &with_params
+            } else {
+                &described.inferred
+            };
             if let Some(metas) = &described.columns {
                 columns = Some(Arc::new(resolve_columns(&t, metas, inferred, None)));
             } else if t.returning {
@@ -731,7 +735,7 @@ impl Handler {
                 // statement text and the catalog can.
                 columns = match execute::columns_from_text(&t, inferred) {
                     Some(cols) => Some(Arc::new(cols)),
-                    None => match t.tables.first() {
+                    None => match t.analysis().tables.first() {
                         Some(table) => {
                             let cols = execute::table_columns(shared, s, table).await?;
                             Some(Arc::new(

@@ -72,14 +72,10 @@ pub struct Described {
     pub prepared: bool,
 }
 
-#[derive(Debug)]
-pub struct Translation {
-    /// Statement text for the backend, placeholders as `?`.
-    pub backend_sql: String,
-    /// For each `?` in `backend_sql`, the zero-based client parameter.
-    pub param_order: Vec<usize>,
-    /// Number of client parameters (`$n` max).
-    pub param_count: usize,
+/// What the statement text says about its parameters and result columns,
+/// for describing them: worked out from the parsed statement.
+#[derive(Debug, Default)]
+pub struct Analysis {
     /// Types PostgreSQL would infer for the parameters, where iriswire can tell.
     pub param_types: Vec<Option<Type>>,
     /// Parameters compared with or stored into a table column, for catalog lookup.
@@ -93,9 +89,45 @@ pub struct Translation {
     pub column_exprs: Vec<TypeExpr>,
     /// Per result column: the name PostgreSQL gives an unaliased expression.
     pub column_names: Vec<Option<String>>,
-    pub kind: StatementKind,
+    /// Whether the statement has a `RETURNING` clause.
+    pub returning: bool,
     /// `$n::type` casts seen while analysing; folded into `param_types`.
     param_casts: Vec<(usize, Type)>,
+}
+
+impl Analysis {
+    /// The name PostgreSQL gives result column `i` when it is not a plain
+    /// column reference (`?column?`, `count`, `int4`, ...).
+    pub fn column_name(&self, i: usize) -> Option<&str> {
+        self.column_names.get(i).and_then(|n| n.as_deref())
+    }
+
+    fn of(stmt: &mut Statement, param_count: usize) -> Analysis {
+        let mut a = Analysis::default();
+        analyse(stmt, &mut a);
+        a.finish(param_count);
+        a
+    }
+
+    fn finish(&mut self, param_count: usize) {
+        self.param_types.resize(param_count, None);
+        for (i, ty) in std::mem::take(&mut self.param_casts) {
+            if i < param_count && self.param_types[i].is_none() {
+                self.param_types[i] = Some(ty);
+            }
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct Translation {
+    /// Statement text for the backend, placeholders as `?`.
+    pub backend_sql: String,
+    /// For each `?` in `backend_sql`, the zero-based client parameter.
+    pub param_order: Vec<usize>,
+    /// Number of client parameters (`$n` max).
+    pub param_count: usize,
+    pub kind: StatementKind,
     /// The command tag's words (`SELECT`, `CREATE TABLE`, ...).
     pub tag: String,
     /// Whether the statement has a `RETURNING` clause.
@@ -109,13 +141,37 @@ pub struct Translation {
     /// The backend's description, cached with the translation so a
     /// repeated statement needs neither a lock nor a round trip for it.
     pub described: ArcSwapOption<Described>,
+    /// Worked out when translating parsed the statement anyway (a
+    /// rewrite), else on first use, from `source`: a statement with
+    /// nothing to rewrite is not parsed until something must be described.
+    analysis: std::sync::OnceLock<Analysis>,
+    source: Option<Box<str>>,
 }
 
 impl Translation {
-    /// The name PostgreSQL gives result column `i` when it is not a plain
-    /// column reference (`?column?`, `count`, `int4`, ...).
+    /// The statement's parameter and result-column analysis.
+    pub fn analysis(&self) -> &Analysis {
+        self.analysis.get_or_init(|| {
+            let parsed = self
+                .source
+                .as_deref()
+                .and_then(|sql| Parser::parse_sql(&PostgreSqlDialect {}, sql).ok());
+            match parsed {
+                Some(mut stmts) if stmts.len() == 1 => {
+                    Analysis::of(&mut stmts[0], self.param_count)
+                }
+                _ => {
+                    let mut a = Analysis::default();
+                    a.finish(self.param_count);
+                    a
+                }
+            }
+        })
+    }
+
+    /// The name PostgreSQL gives result column `i` (see [`Analysis::column_name`]).
     pub fn column_name(&self, i: usize) -> Option<&str> {
-        self.column_names.get(i).and_then(|n| n.as_deref())
+        self.analysis().column_name(i)
     }
 
     /// The cached description, if still valid at `epoch`.
@@ -327,22 +383,17 @@ pub fn translate(sql: &str, dialect: Dialect) -> Result<Translation, TranslateEr
         backend_sql: String::new(),
         param_order: Vec::new(),
         param_count: 0,
-        param_types: Vec::new(),
-        param_columns: Vec::new(),
-        tables: Vec::new(),
-        column_types: Vec::new(),
-        column_names: Vec::new(),
-        column_exprs: Vec::new(),
-        param_casts: Vec::new(),
         kind,
         tag,
         returning: false,
         vector: None,
         local_tag: None,
         described: ArcSwapOption::empty(),
+        analysis: std::sync::OnceLock::new(),
+        source: None,
     };
     let mut text = std::borrow::Cow::Borrowed(sql);
-    if !matches!(
+    let control = matches!(
         t.kind,
         StatementKind::Begin
             | StatementKind::Commit
@@ -350,18 +401,26 @@ pub fn translate(sql: &str, dialect: Dialect) -> Result<Translation, TranslateEr
             | StatementKind::Set
             | StatementKind::Show
             | StatementKind::Reset
-    ) && let Ok(mut stmts) = Parser::parse_sql(&PostgreSqlDialect {}, sql)
+    );
+    // The cheap scan: only a statement a rewrite could act on is parsed now.
+    let mut parsed = None;
+    if !control
+        && needs_rewrite(sql)
+        && let Ok(mut stmts) = Parser::parse_sql(&PostgreSqlDialect {}, sql)
         && stmts.len() == 1
     {
         let stmt = &mut stmts[0];
         t.vector = vector_use(stmt);
-        analyse(stmt, &mut t);
+        let mut a = Analysis::default();
+        analyse(stmt, &mut a);
+        t.returning = a.returning;
+        parsed = Some(a);
         match special(stmt, dialect)? {
             Some(Special::Local(tag)) => t.local_tag = Some(tag),
             Some(Special::Text(sql)) => text = std::borrow::Cow::Owned(sql),
             // The bridge answers catalog queries from its own pg_catalog
             // emulation, in PostgreSQL's dialect.
-            None if !needs_rewrite(sql) || is_catalog_query(sql) => {}
+            None if is_catalog_query(sql) => {}
             None => {
                 if rewrite(stmt, dialect)? {
                     text = std::borrow::Cow::Owned(stmt.to_string());
@@ -387,11 +446,17 @@ pub fn translate(sql: &str, dialect: Dialect) -> Result<Translation, TranslateEr
     if t.param_count > MAX_PARAMETERS {
         return Err(TranslateError::NoParameter(t.param_count));
     }
-    t.param_types.resize(t.param_count, None);
-    for (i, ty) in std::mem::take(&mut t.param_casts) {
-        if i < t.param_count && t.param_types[i].is_none() {
-            t.param_types[i] = Some(ty);
+    match parsed {
+        Some(mut a) => {
+            a.finish(t.param_count);
+            let _ = t.analysis.set(a);
         }
+        None if control => {
+            let mut a = Analysis::default();
+            a.finish(t.param_count);
+            let _ = t.analysis.set(a);
+        }
+        None => t.source = Some(sql.into()),
     }
     t.backend_sql = backend_sql;
     t.param_order = order;
@@ -434,7 +499,7 @@ fn fold_ident(id: &ast::Ident) -> String {
 /// Records what PostgreSQL knows about each output column of a select
 /// list or RETURNING list. A wildcard hides positions, so then nothing is
 /// recorded and the backend's description decides.
-fn project(items: &[SelectItem], t: &mut Translation) {
+fn project(items: &[SelectItem], t: &mut Analysis) {
     for item in items {
         let (e, name) = match item {
             SelectItem::UnnamedExpr(e) => (e, pg_column_name(e)),
@@ -579,7 +644,7 @@ fn vector_use(stmt: &Statement) -> Option<VectorUse> {
     found
 }
 
-fn analyse(stmt: &mut Statement, t: &mut Translation) {
+fn analyse(stmt: &mut Statement, t: &mut Analysis) {
     match stmt {
         Statement::Query(q) => {
             if let SetExpr::Select(sel) = q.body.as_ref() {
@@ -1315,8 +1380,8 @@ mod tests {
             Dialect::Sqlite,
         )
         .unwrap();
-        assert_eq!(t.param_types[0], Some(types::VECTOR.clone()));
-        assert_eq!(t.param_types[1], None);
+        assert_eq!(t.analysis().param_types[0], Some(types::VECTOR.clone()));
+        assert_eq!(t.analysis().param_types[1], None);
     }
 
     /// Golden tests: the exact backend SQL for each rewrite.
@@ -1565,7 +1630,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            t.column_types,
+            t.analysis().column_types,
             vec![
                 Some(Type::INT4),
                 Some(Type::NUMERIC),
@@ -1576,7 +1641,7 @@ mod tests {
             ]
         );
         assert_eq!(
-            t.column_names,
+            t.analysis().column_names,
             vec![
                 Some("?column?".into()),
                 Some("?column?".into()),
@@ -1600,7 +1665,7 @@ mod tests {
             "SELECT pg_int(a), pg_div(b, c), date('2024-01-01') FROM t WHERE id = ?"
         );
         assert_eq!(
-            t.param_columns,
+            t.analysis().param_columns,
             vec![ParamColumn {
                 param: 0,
                 table: None,
@@ -1615,7 +1680,10 @@ mod tests {
         let t = translate("select $2::int4 + $1::int8, $2", Dialect::Sqlite).unwrap();
         assert_eq!(t.param_count, 2);
         assert_eq!(t.param_order, vec![1, 0, 1]);
-        assert_eq!(t.param_types, vec![Some(Type::INT8), Some(Type::INT4)]);
+        assert_eq!(
+            t.analysis().param_types,
+            vec![Some(Type::INT8), Some(Type::INT4)]
+        );
     }
 
     #[test]
@@ -1641,8 +1709,8 @@ mod tests {
         .unwrap();
         assert_eq!(t.kind, StatementKind::Insert);
         assert_eq!(t.backend_sql, "INSERT INTO items (id, name) VALUES (?, ?)");
-        assert_eq!(t.param_columns.len(), 2);
-        assert_eq!(t.param_columns[1].column, "name");
+        assert_eq!(t.analysis().param_columns.len(), 2);
+        assert_eq!(t.analysis().param_columns[1].column, "name");
     }
 
     #[test]
@@ -1666,6 +1734,7 @@ mod tests {
             _ => None,
         };
         let got: Vec<Option<(Type, Option<u16>)>> = t
+            .analysis()
             .column_exprs
             .iter()
             .map(|e| e.resolve(&catalog).map(|c| (c.ty, c.scale)))
@@ -1696,8 +1765,11 @@ mod tests {
             t.backend_sql,
             "SELECT current_user(), current_database(), version(), 'a\tb''c', current_schema()"
         );
-        assert_eq!(t.column_names[0].as_deref(), Some("current_user"));
-        assert_eq!(t.column_types[0], Some(Type::TEXT));
+        assert_eq!(
+            t.analysis().column_names[0].as_deref(),
+            Some("current_user")
+        );
+        assert_eq!(t.analysis().column_types[0], Some(Type::TEXT));
     }
 
     #[test]
