@@ -4,7 +4,9 @@
 //!
 //! - `cached`: a repeated statement, found in the LRU cache by its text;
 //! - `plain_uncached`: a statement that needs no rewrite, translated anew
-//!   (parsed once for the type analysis that describes its result);
+//!   (not parsed: the scan finds nothing to rewrite);
+//! - `plain_analysis`: the same statement's one-time type analysis, done
+//!   the first time its parameters or result must be described;
 //! - `vector_uncached`: a pgvector top-k query, parsed and rewritten to
 //!   IRIS's index-friendly shape;
 //! - `scan_plain`: the cheap scan alone that tells a statement needing a
@@ -29,6 +31,12 @@ fn bench(c: &mut Criterion) {
     c.bench_function("scan_plain", |b| b.iter(|| needs_rewrite(black_box(PLAIN))));
     c.bench_function("plain_uncached", |b| {
         b.iter(|| translate(black_box(PLAIN), Dialect::Iris).unwrap())
+    });
+    c.bench_function("plain_analysis", |b| {
+        b.iter(|| {
+            let t = translate(black_box(PLAIN), Dialect::Iris).unwrap();
+            t.analysis().param_types.len()
+        })
     });
     c.bench_function("vector_uncached", |b| {
         b.iter(|| translate(black_box(VECTOR), Dialect::Iris).unwrap())
