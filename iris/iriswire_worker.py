@@ -1603,17 +1603,54 @@ _REGTYPE_ALIASES = {
     "bit varying": "varbit", "decimal": "numeric", '"char"': "char",
 }
 
-# PostgreSQL spellings SQLite lacks, in catalog statements only.
+# PostgreSQL spellings SQLite lacks, in catalog statements only, applied in
+# this order. regtype is an OID that prints as the type's name, so what a
+# cast means depends on where it stands; the rules follow how drivers write
+# it: a column cast to regtype (`oid::regtype::text`, `typelem::regtype`) is
+# displayed, a literal or parameter cast to regtype ('vector'::regtype,
+# `t.oid = ?::regtype`) is compared with OIDs.
+# A column reference, not the type name of an earlier cast (`?::text::regtype`).
+_CAST_OPERAND = r"(?<![\w.:])([A-Za-z_][\w.]*)"
 _CATALOG_REWRITES = (
     (re.compile(r"\bpg_catalog\.", re.IGNORECASE), ""),
-    # oid::regtype::text: the type's display name.
-    (re.compile(r"([\w.]+)\s*::\s*regtype\s*::\s*(?:text|varchar)", re.IGNORECASE),
+    # column::regtype[::text]: the type's display name.
+    (re.compile(_CAST_OPERAND + r"\s*::\s*regtype(?:\s*::\s*(?:text|varchar|name))?(?!\s*::\s*oid)\b",
+                re.IGNORECASE),
      r"iriswire_regtype_name(\1)"),
-    # 'name'::regtype[::oid]: the type's OID (an error if unknown, as in PostgreSQL).
-    (re.compile(r"('(?:[^']|'')*'|\?)\s*::\s*regtype(?:\s*::\s*oid)?", re.IGNORECASE),
-     r"iriswire_regtype_strict(\1)"),
-    (re.compile(r"::\s*(?:oid|regclass|regproc|name|text|int[248]|\"char\")\b", re.IGNORECASE), ""),
+    # column::regtype::oid is the column itself.
+    (re.compile(_CAST_OPERAND + r"\s*::\s*regtype\s*::\s*oid\b", re.IGNORECASE), r"\1"),
+    # 'name'::regtype::oid, ?::text::regtype: the type's OID, an error if unknown
+    # (42704, as in PostgreSQL; to_regtype() is the lenient spelling).
+    (re.compile(r"('(?:[^']|'')*'|\?)(?:\s*::\s*(?:text|varchar|name))?\s*::\s*regtype\s*::\s*oid\b",
+                re.IGNORECASE),
+     r"iriswire_regtype_oid(\1)"),
+    (re.compile(r"('(?:[^']|'')*'|\?)(?:\s*::\s*(?:text|varchar|name))?\s*::\s*regtype\b", re.IGNORECASE),
+     r"iriswire_regtype(\1)"),
+    # Casts between SQLite's integers and texts are no-ops.
+    (re.compile(r"::\s*(?:oid|regclass|regproc|name|text|varchar|int[248]|\"char\")\b", re.IGNORECASE), ""),
 )
+
+# SQLite labels an expression column by its source text, so a rewritten one
+# would be called `iriswire_regtype_oid('vector')`; PostgreSQL calls a cast
+# after its operand's column, else after the type, and a function after the
+# function.
+_CATALOG_LABEL = re.compile(
+    r"(iriswire_regtype_name|iriswire_regtype_oid|iriswire_regtype|to_regtype)\((.*)\)\Z",
+    re.IGNORECASE | re.DOTALL)
+_CATALOG_LABELS = {"iriswire_regtype_oid": "oid", "iriswire_regtype": "regtype",
+                   "to_regtype": "to_regtype"}
+_IDENTIFIER = re.compile(r"(?:[A-Za-z_]\w*\.)*([A-Za-z_]\w*)\Z")
+
+
+def _catalog_label(name):
+    match = _CATALOG_LABEL.match(name)
+    if match is None:
+        return name
+    function = match.group(1).lower()
+    if function == "iriswire_regtype_name":
+        column = _IDENTIFIER.match(match.group(2).strip())
+        return column.group(1) if column else "text"
+    return _CATALOG_LABELS[function]
 
 
 def _catalog_type_name(name):
@@ -1674,7 +1711,7 @@ class Catalog:
 
         def regtype_strict(name):
             oid = to_regtype(name)
-            if oid is None:
+            if oid is None and name is not None:
                 _fail("42704", 'type "%s" does not exist' % name)
             return oid
 
@@ -1684,13 +1721,10 @@ class Catalog:
             return display.get(int(oid), str(oid))
 
         conn.create_function("to_regtype", 1, to_regtype, deterministic=True)
-        conn.create_function("iriswire_regtype_strict", 1, regtype_strict, deterministic=True)
+        conn.create_function("iriswire_regtype", 1, regtype_strict, deterministic=True)
+        conn.create_function("iriswire_regtype_oid", 1, regtype_strict, deterministic=True)
         conn.create_function("iriswire_regtype_name", 1, regtype_name, deterministic=True)
-        # Statements run through the sqlite driver's machinery (errors, describe).
-        self.driver = SqliteDriver.__new__(SqliteDriver)
-        self.driver._conn = conn
-        self.driver._cursor = conn.cursor()
-        self.driver._total_changes = 0
+        self.driver = CatalogDriver(conn)
 
     @staticmethod
     def handles(sql):
@@ -1701,6 +1735,33 @@ class Catalog:
         for pattern, replacement in _CATALOG_REWRITES:
             sql = pattern.sub(replacement, sql)
         return sql
+
+
+class CatalogDriver(SqliteDriver):
+    """The sqlite driver's machinery (errors, declared types, Describe by
+    EXPLAIN and a temporary view) on the catalog's connection, with
+    PostgreSQL's labels for the rewritten expressions."""
+
+    def __init__(self, conn):  # pylint: disable=super-init-not-called
+        self._conn = conn
+        self._cursor = conn.cursor()
+        self._total_changes = 0
+        self.cancel = conn.interrupt
+        self.server_version = _sqlite3().sqlite_version
+
+    @staticmethod
+    def _relabel(columns):
+        if not columns:
+            return columns
+        return tuple((_catalog_label(c[0]),) + tuple(c[1:]) for c in columns)
+
+    def execute(self, sql, params, describe):
+        columns, fetch = SqliteDriver.execute(self, sql, params, describe)
+        return self._relabel(columns), fetch
+
+    def prepare(self, sql):
+        columns, params = SqliteDriver.prepare(self, sql)
+        return self._relabel(columns), params
 
 
 DRIVERS = {

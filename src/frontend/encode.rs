@@ -594,15 +594,24 @@ pub fn write_param(
     Ok(())
 }
 
-/// pgvector's text form `[1,2,3]`; IRIS prints a vector as `1,2,3`.
+/// pgvector's text form `[1,2.5,3]`: each element printed as the shortest
+/// text that reads back as the same float4, whatever spelling the value was
+/// stored with (`[1.0, 2.5, 3.0]` from a client, IRIS's `1,2.5,3`).
 fn put_vector_text(buf: &mut BytesMut, text: &str) {
-    let t = text.trim();
-    if t.starts_with('[') {
-        buf.put_slice(t.as_bytes());
-    } else {
-        buf.put_u8(b'[');
-        buf.put_slice(t.as_bytes());
-        buf.put_u8(b']');
+    use std::fmt::Write;
+    match vector_elements(text) {
+        Some(elems) => {
+            buf.put_u8(b'[');
+            for (i, e) in elems.iter().enumerate() {
+                if i > 0 {
+                    buf.put_u8(b',');
+                }
+                let _ = write!(FmtBuf(buf), "{e}");
+            }
+            buf.put_u8(b']');
+        }
+        // Not a vector we can read: sent as stored rather than altered.
+        None => buf.put_slice(text.trim().as_bytes()),
     }
 }
 
@@ -773,7 +782,7 @@ mod tests {
     #[test]
     fn vectors_in_pgvector_text_and_binary_forms() {
         let ty = crate::catalog::types::VECTOR.clone();
-        for stored in ["[1,2.5,3]", "1,2.5,3"] {
+        for stored in ["[1,2.5,3]", "1,2.5,3", "[1.0, 2.5, 3.0]"] {
             let mut buf = BytesMut::new();
             encode_field(&mut buf, &Value::Str(stored), &ty, None, false).unwrap();
             assert_eq!(&buf[4..], b"[1,2.5,3]");
