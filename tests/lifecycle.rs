@@ -15,6 +15,20 @@ fn message(e: &tokio_postgres::Error) -> String {
         .unwrap_or_else(|| e.to_string())
 }
 
+/// Waits until `n` connections run a statement, as /health reports them.
+fn wait_active(server: &Server, n: u64) {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let (_, body) = http_get(server.http_port, "/health");
+        let summary: serde_json::Value = serde_json::from_str(&body).unwrap();
+        if summary["connections_by_state"]["active"] == n {
+            return;
+        }
+        assert!(Instant::now() < deadline, "no statement started: {body}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 fn code(e: &tokio_postgres::Error) -> String {
     e.as_db_error()
         .map(|d| d.code().code().to_owned())
@@ -164,7 +178,8 @@ async fn cancel_request_stops_a_running_statement_within_a_second() {
         let r = c.simple_query(LONG_QUERY).await;
         (r.map(|_| ()), started.elapsed(), c)
     });
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    wait_active(&server, 1);
+    tokio::time::sleep(Duration::from_millis(200)).await;
     let cancelled_at = Instant::now();
     token.cancel_query(tokio_postgres::NoTls).await.unwrap();
     let (r, _, c) = run.await.unwrap();
@@ -243,7 +258,9 @@ async fn psql_cancels_with_sigint() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(700));
+    // psql may start slowly on a loaded machine.
+    wait_active(&server, 1);
+    std::thread::sleep(Duration::from_millis(200));
     let sent = Instant::now();
     // Ctrl-C: psql sends a CancelRequest on a new connection.
     unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };

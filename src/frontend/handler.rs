@@ -787,35 +787,10 @@ impl Handler {
             .collect();
         if let Some(active) = &s.active {
             if active.name == portal.name {
-                let mut active = s.active.take();
-                let worker = s
-                    .worker
-                    .as_mut()
-                    .ok_or_else(|| error("XX000", "suspended portal lost its worker"))?;
-                let pid = worker.pid();
-                let (end, reason) = execute::supervised(
-                    s.client.as_ref(),
-                    pid,
-                    s.statement_timeout,
-                    self.shared.config().cancel_grace,
-                    stream_result(
-                        client,
-                        worker,
-                        &mut s.scratch,
-                        t,
-                        stmt.columns.clone(),
-                        &binary,
-                        max_rows,
-                        &mut active,
-                        None,
-                        &[],
-                        &mut None,
-                    ),
-                )
-                .await;
-                let end = execute::interrupted(end?, reason);
-                s.active = active;
-                return self.after_statement(s, t, end);
+                let active = s.active.take();
+                return self
+                    .stream_portal(client, s, stmt, &binary, max_rows, active)
+                    .await;
             }
             return Err(error(
                 "0A000",
@@ -861,11 +836,36 @@ impl Handler {
             .await
             .map_err(|e| bridge_failure(&e))?
             .map_err(|e| execute::value_error(&e))?;
-        let mut active = Some(ActivePortal {
+        let active = Some(ActivePortal {
             name: portal.name.clone(),
             pending: None,
             rows_sent: 0,
         });
+        self.stream_portal(client, s, stmt, &binary, max_rows, active)
+            .await
+    }
+
+    /// Streams a portal's rows (up to `max_rows`) under the session's
+    /// statement timeout and cancel requests, a new portal or a resumed one.
+    async fn stream_portal<C>(
+        &self,
+        client: &mut C,
+        s: &mut Session,
+        stmt: &PreparedStatement,
+        binary: &[bool],
+        max_rows: usize,
+        mut active: Option<ActivePortal>,
+    ) -> PgWireResult<()>
+    where
+        C: Sink<PgWireBackendMessage> + Unpin + Send,
+        C::Error: Debug,
+        PgWireError: From<C::Error>,
+    {
+        let t = &stmt.translation;
+        let worker = s
+            .worker
+            .as_mut()
+            .ok_or_else(|| error("XX000", "suspended portal lost its worker"))?;
         let pid = worker.pid();
         let (end, reason) = execute::supervised(
             s.client.as_ref(),
@@ -878,7 +878,7 @@ impl Handler {
                 &mut s.scratch,
                 t,
                 stmt.columns.clone(),
-                &binary,
+                binary,
                 max_rows,
                 &mut active,
                 None,
