@@ -10,22 +10,7 @@ use common::{Server, connect};
 use tokio_postgres::types::Type;
 
 fn iris_server(backend: &str) -> (Server, tempfile::TempDir) {
-    let db_dir = tempfile::tempdir().unwrap();
-    let standin = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/iris_standin");
-    let db = db_dir.path().join("iris.db");
-    let server = Server::start_with(
-        &["--backend", backend],
-        &[
-            ("PYTHONPATH", standin),
-            ("IRIS_STANDIN_DB", db.to_str().unwrap()),
-            // The stand-in runs under plain python3, not irispython.
-            ("IRISWIRE_BRIDGE_PYTHON", "python3"),
-            ("IRISHOSTNAME", "127.0.0.1"),
-            ("IRISUSERNAME", "_SYSTEM"),
-            ("IRISPASSWORD", "SYS"),
-        ],
-    );
-    (server, db_dir)
+    common::iris_standin_server(backend, &[])
 }
 
 async fn exercise(server: &Server) {

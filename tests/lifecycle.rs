@@ -456,23 +456,13 @@ async fn sighup_applies_a_valid_file_and_ignores_an_invalid_one() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn backend_outage_fails_fast_and_recovers_without_restart() {
-    let db_dir = tempfile::tempdir().unwrap();
-    let down = db_dir.path().join("down");
+    let marker = tempfile::tempdir().unwrap();
+    let down = marker.path().join("down");
     std::fs::write(&down, "").unwrap();
-    let standin = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/iris_standin");
-    let server = Server::start_with(
-        &["--backend", "iris-native"],
+    let (server, _db) = common::iris_standin_server(
+        "iris-native",
         &[
-            ("PYTHONPATH", standin),
-            (
-                "IRIS_STANDIN_DB",
-                db_dir.path().join("iris.db").to_str().unwrap(),
-            ),
             ("IRIS_STANDIN_DOWN_FILE", down.to_str().unwrap()),
-            ("IRISWIRE_BRIDGE_PYTHON", "python3"),
-            ("IRISHOSTNAME", "127.0.0.1"),
-            ("IRISUSERNAME", "_SYSTEM"),
-            ("IRISPASSWORD", "SYS"),
             ("IRISWIRE_HEALTH_PROBE_DATABASE", "user"),
             ("IRISWIRE_HEALTH_CACHE_MS", "100"),
             ("IRISWIRE_BRIDGE_RETRY_INITIAL_MS", "200"),
@@ -643,19 +633,9 @@ async fn admin_console_shows_and_controls_the_server() {
 async fn a_worker_that_cannot_be_interrupted_is_killed_and_replaced() {
     // Embedded IRIS cannot interrupt a running statement from Python: the
     // worker ignores SIGINT, so the timeout must end in SIGKILL.
-    let db_dir = tempfile::tempdir().unwrap();
-    let standin = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/iris_standin");
-    let server = Server::start_with(
-        &["--backend", "iris-embedded"],
-        &[
-            ("PYTHONPATH", standin),
-            (
-                "IRIS_STANDIN_DB",
-                db_dir.path().join("iris.db").to_str().unwrap(),
-            ),
-            ("IRISWIRE_BRIDGE_PYTHON", "python3"),
-            ("IRISWIRE_SERVER_CANCEL_GRACE_MS", "300"),
-        ],
+    let (server, _db) = common::iris_standin_server(
+        "iris-embedded",
+        &[("IRISWIRE_SERVER_CANCEL_GRACE_MS", "300")],
     );
     let c = connect(&server, "user").await;
     let other = connect(&server, "user").await;

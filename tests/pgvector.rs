@@ -152,22 +152,7 @@ async fn pgvector_queries_match_reference_arithmetic() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_catalog_answers_on_the_iris_path_too() {
     // IRIS has no pg_catalog: the bridge's own answers, whatever the backend.
-    let db_dir = tempfile::tempdir().unwrap();
-    let standin = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/iris_standin");
-    let server = Server::start_with(
-        &["--backend", "iris-native"],
-        &[
-            ("PYTHONPATH", standin),
-            (
-                "IRIS_STANDIN_DB",
-                db_dir.path().join("iris.db").to_str().unwrap(),
-            ),
-            ("IRISWIRE_BRIDGE_PYTHON", "python3"),
-            ("IRISHOSTNAME", "127.0.0.1"),
-            ("IRISUSERNAME", "_SYSTEM"),
-            ("IRISPASSWORD", "SYS"),
-        ],
-    );
+    let (server, _db) = common::iris_standin_server("iris-native", &[]);
     let c = connect(&server, "user").await;
     let row = c
         .query_one(

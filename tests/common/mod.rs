@@ -173,6 +173,29 @@ impl Drop for Server {
     }
 }
 
+/// The server on an IRIS backend (`iris-embedded` or `iris-native`) played
+/// by the stand-in `iris` module under tests/iris_standin, which runs under
+/// plain python3; `extra` adds environment. The directory returned holds
+/// the stand-in's database: keep it alive with the server.
+pub fn iris_standin_server(backend: &str, extra: &[(&str, &str)]) -> (Server, tempfile::TempDir) {
+    let db_dir = tempfile::tempdir().unwrap();
+    let db = db_dir.path().join("iris.db");
+    let mut env = vec![
+        (
+            "PYTHONPATH",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/tests/iris_standin"),
+        ),
+        ("IRIS_STANDIN_DB", db.to_str().unwrap()),
+        ("IRISWIRE_BRIDGE_PYTHON", "python3"),
+        ("IRISHOSTNAME", "127.0.0.1"),
+        ("IRISUSERNAME", "_SYSTEM"),
+        ("IRISPASSWORD", "SYS"),
+    ];
+    env.extend_from_slice(extra);
+    let server = Server::start_with(&["--backend", backend], &env);
+    (server, db_dir)
+}
+
 /// A statement the SQLite default runs for minutes: for timeouts and cancels.
 pub const LONG_QUERY: &str = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 2000000000) SELECT count(*) FROM c";
 
