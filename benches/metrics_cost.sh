@@ -10,11 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROUNDS=${1:-7}; T=${2:-5}; C=${3:-8}
 PGBENCH=/usr/lib/postgresql/15/bin/pgbench
-work=$(mktemp -d)
-pids=()
-cleanup() { kill "${pids[@]}" 2>/dev/null || true; rm -rf "$work"; }
-trap cleanup EXIT
-free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
+. benches/common.sh
 
 cargo build --release --quiet
 declare -A PORT
@@ -27,7 +23,7 @@ for mode in on off; do
 done
 echo "SELECT 1;" > "$work/q.sql"
 for mode in on off; do
-  for _ in $(seq 100); do /usr/lib/postgresql/15/bin/pg_isready -q -h 127.0.0.1 -p "${PORT[$mode]}" && break; sleep 0.1; done
+  wait_ready "${PORT[$mode]}"
   "$PGBENCH" -n -h 127.0.0.1 -p "${PORT[$mode]}" -U postgres -M prepared -c $C -j $C -T 2 -f "$work/q.sql" postgres >/dev/null 2>&1
 done
 run() { "$PGBENCH" -n -h 127.0.0.1 -p "${PORT[$1]}" -U postgres -M prepared -c $C -j $C -T "$T" -f "$work/q.sql" postgres 2>&1 | sed -n 's/^tps = \([0-9.]*\).*/\1/p'; }

@@ -12,18 +12,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 T=${1:-600}; RATE=${2:-200}
 PGBENCH=/usr/lib/postgresql/15/bin/pgbench
-work=$(mktemp -d)
-pids=()
-cleanup() { kill "${pids[@]}" 2>/dev/null || true; rm -rf "$work"; }
-trap cleanup EXIT
-free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
+. benches/common.sh
 
 BIN=${IRISWIRE_BIN:-target/release/iriswire}
 [ -n "${IRISWIRE_BIN:-}" ] || cargo build --release --quiet
 PORT=$(free_port); HTTP=$(free_port)
 "$BIN" serve --listen 127.0.0.1:$PORT --http-listen 127.0.0.1:$HTTP --data-dir "$work/data" >"$work/server.log" 2>&1 &
 server=$!; pids+=($server)
-for _ in $(seq 100); do /usr/lib/postgresql/15/bin/pg_isready -q -h 127.0.0.1 -p "$PORT" && break; sleep 0.1; done
+wait_ready "$PORT"
 cat > "$work/mix.sql" <<'SQL'
 \set n random(1, 1000)
 SELECT :n AS n, 'row ' || :n AS label;
