@@ -589,6 +589,19 @@ pub fn write_param(
             Some(hex) => w.bytes(&decode_hex(hex).ok_or_else(|| invalid("bytea", text))?),
             None => w.bytes(raw),
         },
+        // A vector is stored in pgvector's own spelling, as PostgreSQL
+        // stores the parsed value; text it cannot read goes on unchanged
+        // for the backend's 22P02.
+        _ if crate::catalog::types::is_vector(ty) => {
+            let mut canonical = BytesMut::with_capacity(text.len());
+            match vector_elements(text) {
+                Some(_) => {
+                    put_vector_text(&mut canonical, text);
+                    w.str(std::str::from_utf8(&canonical).unwrap_or(text));
+                }
+                None => w.str(text),
+            }
+        }
         _ => w.str(text),
     }
     Ok(())
@@ -797,6 +810,20 @@ mod tests {
         assert_eq!(vector_binary_to_text(&[0, 2, 0, 0, 0, 0]), None);
         let mut buf = BytesMut::new();
         assert!(encode_field(&mut buf, &Value::Str("[1,x]"), &ty, None, true).is_err());
+        // Text parameters are stored in pgvector's spelling; unreadable ones unchanged.
+        for (sent, stored) in [("[4.0, 0.5,-2.0]", "[4,0.5,-2]"), ("[1,x]", "[1,x]")] {
+            let mut out = Vec::new();
+            write_param(
+                &mut Writer { buf: &mut out },
+                Some(sent.as_bytes()),
+                &ty,
+                false,
+            )
+            .unwrap();
+            let mut expected = Vec::new();
+            Writer { buf: &mut expected }.str(stored);
+            assert_eq!(out, expected, "{sent}");
+        }
     }
 
     #[test]

@@ -193,14 +193,19 @@ def test_text_input_comes_back_in_pgvector_form(items):
         rows = plain.execute(
             "SELECT id, embedding FROM items WHERE id IN (1, 101, 102, 103) ORDER BY id"
         ).fetchall()
-    # (`embedding::text` on the embedded default still gives the stored spelling:
-    # see docs/compatibility.md.)
     assert rows == [
         (1, "[4,0.5,-2]"),
         (101, "[0.25,-1.5,3]"),
         (102, "[2.5,10,-0]"),
         (103, "[0.25,-1.5,3]"),
     ]
+    # Vector parameters are stored in pgvector's spelling too, so a cast to
+    # text agrees (a literal in the SQL text keeps its own: docs/compatibility.md).
+    with psycopg.connect(conn.info.dsn, autocommit=True, connect_timeout=10) as plain:
+        texts = plain.execute(
+            "SELECT id, embedding::text FROM items WHERE id IN (1, 101, 103) ORDER BY id"
+        ).fetchall()
+    assert texts == [(1, "[4,0.5,-2]"), (101, "[0.25,-1.5,3]"), (103, "[0.25,-1.5,3]")]
 
 
 def test_hnsw_index_and_ivfflat(items):
