@@ -48,7 +48,12 @@ pub fn shared_state(config: Arc<Config>, source: ConfigSource) -> std::io::Resul
     let swap = Arc::new(ArcSwap::new(config.clone()));
     Ok(Arc::new(Shared {
         pools: PoolRegistry::new(swap.clone(), script),
-        translations: TranslationCache::new(dialect, config.translation_cache_size),
+        translations: TranslationCache::with_limits(
+            dialect,
+            config.translation_cache_size,
+            config.translation_cache_bytes,
+            config.translation_max_cached_statement,
+        ),
         schema_epoch: Default::default(),
         table_columns: Mutex::new(HashMap::new()),
         clients: Arc::new(Clients::new()),
@@ -56,6 +61,30 @@ pub fn shared_state(config: Arc<Config>, source: ConfigSource) -> std::io::Resul
         config_source: source,
         config: swap,
     }))
+}
+
+/// Raises the soft file-descriptor limit to the hard one: every client
+/// holds a socket and every worker three pipes, and the usual soft default
+/// of 1,024 is below `server.max_client_connections`' default alone.
+fn raise_file_limit() {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit/setrlimit on our own process with a valid pointer.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 && lim.rlim_cur < lim.rlim_max {
+            let soft = lim.rlim_cur;
+            lim.rlim_cur = lim.rlim_max;
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) == 0 {
+                tracing::debug!(
+                    from = soft,
+                    to = lim.rlim_max,
+                    "raised the file-descriptor limit"
+                );
+            }
+        }
+    }
 }
 
 /// Where the configuration came from, so a reload reads the same places.
@@ -140,6 +169,7 @@ pub async fn run(config: Config, source: ConfigSource) -> Result<(), String> {
     crate::observability::metrics::Metrics::init(config.metrics_enabled)
         .build_info(config.backend.as_str());
     let config = Arc::new(config);
+    raise_file_limit();
     if config.backend_defaulted {
         tracing::info!(
             data_dir = %config.data_dir.display(),

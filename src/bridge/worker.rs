@@ -31,6 +31,9 @@ pub enum Frame<'a> {
     Error(BackendError),
 }
 
+/// Request buffer capacity kept between requests.
+const OUT_KEEP: usize = 64 * 1024;
+
 pub struct Worker {
     child: Child,
     stdin: ChildStdin,
@@ -46,6 +49,10 @@ pub struct Worker {
     pub in_transaction: bool,
     pub created: Instant,
     pub uses: u64,
+    /// The largest request written to this worker, in bytes: the pool
+    /// retires a worker that has held a huge statement, because a Python
+    /// process keeps the memory it grew to.
+    pub largest_request: usize,
     /// Dropped with the worker: lets its owner (the pool) keep a registry
     /// of live workers without the bridge knowing about it.
     pub registration: Option<Box<dyn Send + Sync>>,
@@ -121,6 +128,7 @@ impl Worker {
             in_transaction: false,
             created: Instant::now(),
             uses: 0,
+            largest_request: 0,
             registration: None,
             pid: 0,
         };
@@ -225,9 +233,14 @@ impl Worker {
         let len = (self.out.len() - 5) as u32;
         self.out[1..5].copy_from_slice(&len.to_be_bytes());
         self.busy = true;
+        self.largest_request = self.largest_request.max(self.out.len());
         if let Err(e) = self.stdin.write_all(&self.out).await {
             self.broken = true;
             return Err(e.into());
+        }
+        // Give back what one huge request grew the buffer to.
+        if self.out.capacity() > OUT_KEEP {
+            self.out = Vec::with_capacity(OUT_KEEP);
         }
         Ok(())
     }

@@ -156,6 +156,19 @@ pub struct Config {
     pub slow_query: Duration,
     pub metrics_enabled: bool,
     pub log_statement_max_len: usize,
+    /// Start-up and authentication must finish within this.
+    pub login_timeout: Duration,
+    /// Connections still logging in; the oldest is closed to admit a new one.
+    pub max_pending_logins: usize,
+    /// The largest message a logged-in client may send, in bytes.
+    pub max_message_size: usize,
+    /// A worker that ran a statement larger than this is retired when it
+    /// goes back to the pool.
+    pub worker_max_statement_bytes: usize,
+    /// Memory budget of the translation cache (statement text and translation).
+    pub translation_cache_bytes: usize,
+    /// Statements longer than this are translated each time, never cached.
+    pub translation_max_cached_statement: usize,
 }
 
 /// Every key the file, environment and flags may set, with its default.
@@ -191,6 +204,9 @@ const KEYS: &[(&str, &str)] = &[
     ("server.cancel_rate_per_s", "20"),
     ("server.shutdown_timeout_ms", "30000"),
     ("server.admin_users", ""),
+    ("server.login_timeout_ms", "10000"),
+    ("server.max_pending_logins", "128"),
+    ("server.max_message_size", "67108864"),
     ("bridge.retry_initial_ms", "250"),
     ("bridge.retry_max_ms", "30000"),
     ("tls.cert_file", ""),
@@ -198,6 +214,9 @@ const KEYS: &[(&str, &str)] = &[
     ("log.format", "text"),
     ("log.level", "info"),
     ("translation.cache_size", "4096"),
+    ("translation.cache_bytes", "67108864"),
+    ("translation.max_cached_statement_bytes", "1048576"),
+    ("bridge.recycle_after_statement_bytes", "16777216"),
     ("health.probe_timeout_ms", "2000"),
     ("health.cache_ms", "1000"),
     ("health.probe_database", "postgres"),
@@ -549,6 +568,28 @@ impl Layered {
             ),
             log_statement_max_len: self.parse("log.statement_max_len", "a number of characters")?,
             metrics_enabled: self.parse("metrics.enabled", "true or false")?,
+            worker_max_statement_bytes: self
+                .positive("bridge.recycle_after_statement_bytes", "a number of bytes")?,
+            translation_cache_bytes: self
+                .positive("translation.cache_bytes", "a number of bytes")?,
+            translation_max_cached_statement: self.parse(
+                "translation.max_cached_statement_bytes",
+                "a number of bytes",
+            )?,
+            login_timeout: self.millis("server.login_timeout_ms")?,
+            max_pending_logins: self.positive("server.max_pending_logins", "a number")?,
+            max_message_size: {
+                let v: usize = self.positive("server.max_message_size", "a number of bytes")?;
+                // Below this not even the start-up limit fits; above 1 GiB
+                // the protocol's own length word gives out.
+                if !(10_000..=0x3fff_ffff).contains(&v) {
+                    return Err(self.invalid(
+                        "server.max_message_size",
+                        "must be between 10000 and 1073741823 bytes",
+                    ));
+                }
+                v
+            },
         };
         cfg.check_rules()?;
         Ok(cfg)
@@ -607,6 +648,8 @@ pub const RESTART_KEYS: &[&str] = &[
     "tls.key_file",
     "log.format",
     "translation.cache_size",
+    "translation.cache_bytes",
+    "translation.max_cached_statement_bytes",
     "metrics.enabled",
 ];
 
@@ -636,6 +679,8 @@ impl Config {
         self.tls_key_file = old.tls_key_file.clone();
         self.log_format = old.log_format;
         self.translation_cache_size = old.translation_cache_size;
+        self.translation_cache_bytes = old.translation_cache_bytes;
+        self.translation_max_cached_statement = old.translation_max_cached_statement;
         self.metrics_enabled = old.metrics_enabled;
         for key in RESTART_KEYS {
             match old.settings.get(*key) {

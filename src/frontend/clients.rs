@@ -337,6 +337,8 @@ pub struct Clients {
     paused: AtomicBool,
     resumed: Notify,
     pub started: Instant,
+    /// Connections still in start-up or authentication, capped.
+    pub logins: Arc<crate::frontend::login_gate::LoginGate>,
 }
 
 impl Default for Clients {
@@ -367,6 +369,7 @@ impl Clients {
             paused: AtomicBool::new(false),
             resumed: Notify::new(),
             started: Instant::now(),
+            logins: Default::default(),
         }
     }
 

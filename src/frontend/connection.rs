@@ -12,7 +12,7 @@ use std::os::fd::AsRawFd;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::{SinkExt, StreamExt};
+use futures::SinkExt;
 use pgwire::api::{ClientInfo, PgWireConnectionState};
 use pgwire::error::{ErrorInfo, PgWireError};
 use pgwire::messages::response::TransactionStatus;
@@ -25,10 +25,8 @@ use crate::frontend::Handlers;
 use crate::frontend::auth::ClientHandle;
 use crate::frontend::clients::{ClientState, Phase};
 use crate::frontend::execute::Shared;
+use crate::frontend::framing::{FrameReader, Inbound, Stage};
 use crate::observability::metrics::{Metrics, Rejection};
-
-/// PostgreSQL's `authentication_timeout` default.
-const STARTUP_TIMEOUT: Duration = Duration::from_secs(60);
 /// A FATAL message to a client that does not read is not worth waiting for.
 const FAREWELL_TIMEOUT: Duration = Duration::from_secs(1);
 
@@ -72,14 +70,24 @@ pub async fn run(
     let guard = clients.open(peer, socket.as_raw_fd());
     let client = guard.client.clone();
     let started = std::time::Instant::now();
-    let startup_deadline = tokio::time::sleep(STARTUP_TIMEOUT);
+    let cfg = shared.config();
+    let mut pending_login = Some(clients.logins.admit(client.id, cfg.max_pending_logins));
+    let startup_deadline = tokio::time::sleep(cfg.login_timeout);
+    drop(cfg);
     tokio::pin!(startup_deadline);
-    let negotiated = tokio::select! {
-        _ = &mut startup_deadline => {
-            metrics.rejected(Rejection::Protocol);
-            return;
+    let negotiated = {
+        let pending = pending_login.as_ref().expect("admitted above");
+        tokio::select! {
+            _ = &mut startup_deadline => {
+                metrics.rejected(Rejection::Protocol);
+                return;
+            }
+            _ = pending.evicted() => {
+                metrics.rejected(Rejection::Limit);
+                return;
+            }
+            s = negotiate_tls::<crate::frontend::handler::Statement>(socket, tls) => s,
         }
-        s = negotiate_tls::<crate::frontend::handler::Statement>(socket, tls) => s,
     };
     let mut socket = match negotiated {
         Ok(Some(s)) => s,
@@ -93,6 +101,9 @@ pub async fn run(
     socket
         .session_extensions()
         .insert(ClientHandle(client.clone()));
+    // From here on the connection's bytes are read by the bounded framer,
+    // never by pgwire's codec; it starts with what TLS negotiation read ahead.
+    let mut reader = FrameReader::new(socket.read_buffer_mut().split());
     let startup = handlers.startup.clone();
     let simple = handlers.handler.clone();
     let extended = handlers.handler.clone();
@@ -109,11 +120,18 @@ pub async fn run(
     let mut in_batch = false;
 
     let farewell = loop {
-        let logging_in = matches!(
-            socket.state(),
-            PgWireConnectionState::AwaitingStartup
-                | PgWireConnectionState::AuthenticationInProgress
-        );
+        let stage = match socket.state() {
+            PgWireConnectionState::AwaitingSslRequest | PgWireConnectionState::AwaitingStartup => {
+                Stage::Startup
+            }
+            PgWireConnectionState::AuthenticationInProgress => Stage::Authenticating,
+            _ => Stage::Ready,
+        };
+        let logging_in = stage != Stage::Ready;
+        if !logging_in {
+            // Logged in: this connection no longer counts against the cap.
+            pending_login = None;
+        }
         let idle_point = !logging_in && !in_batch;
         if !logging_in {
             let current = *phase.borrow_and_update();
@@ -124,10 +142,17 @@ pub async fn run(
                 _ => {}
             }
         }
+        let max_message = shared.config().max_message_size;
+        let protocol = socket.protocol_version();
         let msg = tokio::select! {
             biased;
             _ = &mut startup_deadline, if logging_in => {
                 metrics.rejected(Rejection::Protocol);
+                break None;
+            }
+            _ = async { pending_login.as_ref().expect("logging in").evicted().await }, if logging_in => {
+                metrics.rejected(Rejection::Limit);
+                tracing::debug!(%peer, "pending login closed to admit a newer one (server.max_pending_logins)");
                 break None;
             }
             _ = &mut idle_deadline, if idle_point && idle_armed.is_some() => {
@@ -140,18 +165,30 @@ pub async fn run(
                 // Re-evaluated at the top of the loop.
                 continue;
             }
-            msg = socket.next() => msg,
+            msg = reader.next(socket.get_mut(), stage, max_message, protocol) => msg,
         };
         let msg = match msg {
-            Some(Ok(m)) => m,
-            Some(Err(e)) => {
+            Ok(Some(Inbound::Message(m))) => m,
+            Ok(Some(Inbound::Refused { error, extended })) => {
+                in_batch = extended;
+                let e = PgWireError::UserError(error);
+                if process_error(&mut socket, e, extended).await.is_err() {
+                    break None;
+                }
+                continue;
+            }
+            Ok(None) => break None,
+            Err(e) => {
                 if logging_in {
                     metrics.rejected(Rejection::Protocol);
                 }
-                tracing::debug!(%peer, error = %e, "unreadable message; closing");
+                tracing::debug!(%peer, error = %e, "protocol violation; closing");
+                if let Some(info) = e.fatal() {
+                    let err = PgWireBackendMessage::ErrorResponse(info.into());
+                    let _ = tokio::time::timeout(FAREWELL_TIMEOUT, socket.send(err)).await;
+                }
                 break None;
             }
-            None => break None,
         };
         match &msg {
             PgWireFrontendMessage::Terminate(_) => break None,

@@ -1,12 +1,16 @@
 //! The PostgreSQL-facing side: listener, TLS, start-up and authentication,
 //! the query protocols and per-connection sessions.
 
+pub mod accept_backoff;
 pub mod auth;
 pub mod clients;
 pub mod connection;
 pub mod encode;
+pub mod errors;
 pub mod execute;
+pub mod framing;
 pub mod handler;
+pub mod login_gate;
 pub mod session;
 
 use std::sync::Arc;
@@ -65,17 +69,22 @@ pub async fn serve(
         startup: Arc::new(Startup::new(shared.clone())),
     });
     let metrics = crate::observability::metrics::Metrics::install();
+    let mut backoff = accept_backoff::AcceptBackoff::default();
     tokio::pin!(stop);
     loop {
         let (socket, peer) = tokio::select! {
             _ = &mut stop => break,
             accepted = listener.accept() => match accepted {
-                Ok(s) => s,
+                Ok(s) => {
+                    backoff.succeeded();
+                    s
+                }
                 Err(e) => {
-                    // EMFILE and friends: back off instead of spinning.
-                    tracing::warn!(error = %e, "accept failed");
-                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-                    continue;
+                    let pause = backoff.failed(&e);
+                    tokio::select! {
+                        _ = &mut stop => break,
+                        _ = tokio::time::sleep(pause) => continue,
+                    }
                 }
             },
         };

@@ -160,6 +160,12 @@ impl managed::Manager for WorkerManager {
                 "worker reached its maximum age or use count",
             ));
         }
+        if w.largest_request > cfg.worker_max_statement_bytes {
+            metrics.worker_exits_recycle.increment(1);
+            return Err(RecycleError::message(
+                "worker ran a statement above bridge.recycle_after_statement_bytes",
+            ));
+        }
         if w.in_transaction {
             // A session ended inside a transaction: roll it back before reuse.
             w.start_query("ROLLBACK", false, |p| {

@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod wire;
+
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -38,13 +40,19 @@ impl Server {
         Self::spawn(args, env, Some(log))
     }
 
-    /// Like `start_with`, on an existing data directory (a restart).
+    /// Like `start_on`, on an existing data directory (a restart).
     pub fn start_on(data_dir: tempfile::TempDir, args: &[&str], env: &[(&str, &str)]) -> Server {
-        Self::spawn_on(data_dir, args, env, None)
+        Self::spawn_on(data_dir, args, env, None, None)
+    }
+
+    /// Like `start_with`, with the process's file-descriptor limit (soft
+    /// and hard) set to `nofile`.
+    pub fn start_with_nofile(args: &[&str], env: &[(&str, &str)], nofile: u64) -> Server {
+        Self::spawn_on(tempfile::tempdir().unwrap(), args, env, None, Some(nofile))
     }
 
     fn spawn(args: &[&str], env: &[(&str, &str)], log: Option<&std::path::Path>) -> Server {
-        Self::spawn_on(tempfile::tempdir().unwrap(), args, env, log)
+        Self::spawn_on(tempfile::tempdir().unwrap(), args, env, log, None)
     }
 
     fn spawn_on(
@@ -52,6 +60,7 @@ impl Server {
         args: &[&str],
         env: &[(&str, &str)],
         log: Option<&std::path::Path>,
+        nofile: Option<u64>,
     ) -> Server {
         let port = free_port();
         let http = free_port();
@@ -77,6 +86,23 @@ impl Server {
         }
         if let Some(path) = log {
             cmd.stderr(std::fs::File::create(path).unwrap());
+        }
+        if let Some(n) = nofile {
+            use std::os::unix::process::CommandExt;
+            let limit = libc::rlimit {
+                rlim_cur: n,
+                rlim_max: n,
+            };
+            // SAFETY: setrlimit is async-signal-safe; it runs in the child
+            // between fork and exec.
+            unsafe {
+                cmd.pre_exec(move || {
+                    if libc::setrlimit(libc::RLIMIT_NOFILE, &limit) != 0 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                    Ok(())
+                });
+            }
         }
         let child = cmd.spawn().expect("start iriswire");
         let server = Server {

@@ -368,6 +368,38 @@ def test_psycopg_timestamp_cast_to_date(iriswire_server, dbname):
 # asyncpg
 # --------------------------------------------------------------------------
 
+def test_asyncpg_value_with_nul_cannot_smuggle_a_message(iriswire_server, dbname):
+    """The attack from the security issue: a user value holding a NUL and a
+    whole protocol message, interpolated into an escaped literal. The server
+    must refuse the Query (08P01) and run nothing after the NUL."""
+    asyncpg = need_asyncpg()
+
+    async def main():
+        kwargs = iriswire_server.connect_kwargs(dbname)
+        conn = await asyncpg.connect(**kwargs, timeout=10)
+        await conn.execute("CREATE TABLE smuggle_target (id int)")
+        await conn.execute("INSERT INTO smuggle_target VALUES (1)")
+        drop = b"DROP TABLE smuggle_target\0"
+        smuggled = b"Q" + (len(drop) + 4).to_bytes(4, "big") + drop
+        value = "a\0" + smuggled.decode("latin-1") + "b"
+        escaped = value.replace("'", "''")
+        # The FATAL 08P01 ends the connection; asyncpg reports either the
+        # error or the closed connection (the raw-socket test in
+        # tests/hostile_clients.rs checks the SQLSTATE itself).
+        with pytest.raises(
+            (asyncpg.exceptions.ProtocolViolationError, asyncpg.exceptions.ConnectionDoesNotExistError)
+        ):
+            await conn.execute(f"INSERT INTO smuggle_target VALUES (length('{escaped}'))")
+        conn2 = await asyncpg.connect(**kwargs, timeout=10)
+        try:
+            assert await conn2.fetchval("SELECT count(*) FROM smuggle_target") == 1
+        finally:
+            await conn2.close()
+        conn.terminate()
+
+    asyncio.run(main())
+
+
 def test_asyncpg(iriswire_server, dbname):
     asyncpg = need_asyncpg()
 
