@@ -60,7 +60,7 @@ fn main() -> ExitCode {
         println!("[[users]]\nname = {user:?}\npassword = {verifier:?}");
         return ExitCode::SUCCESS;
     }
-    let source = iriswire::server::ConfigSource {
+    let source = iriswire::state::ConfigSource {
         file: cli.config.clone(),
         overrides: o.clone(),
     };
@@ -80,7 +80,7 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Command::Serve => {
-            iriswire::observability::init_logging(&config);
+            iriswire::logging::init_logging(&config);
             let rt = match tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()

@@ -9,10 +9,12 @@ use arc_swap::ArcSwap;
 use tokio::net::TcpListener;
 use tokio::signal::unix::{SignalKind, signal};
 
-use crate::config::{Config, ConfigError, Overrides};
-use crate::frontend::clients::{Clients, Phase};
-use crate::frontend::execute::Shared;
+use crate::config::Config;
 use crate::pool::PoolRegistry;
+use crate::state::Shared;
+use crate::state::clients::Clients;
+use crate::state::reload::reload;
+use crate::state::{ConfigSource, Lifecycle, Phase};
 use crate::translate::Dialect;
 use crate::translate::cache::TranslationCache;
 
@@ -87,87 +89,9 @@ fn raise_file_limit() {
     }
 }
 
-/// Where the configuration came from, so a reload reads the same places.
-#[derive(Debug, Clone, Default)]
-pub struct ConfigSource {
-    pub file: Option<PathBuf>,
-    pub overrides: Overrides,
-}
-
-/// What a reload did.
-#[derive(Debug)]
-pub struct Reloaded {
-    /// Keys that changed but need a restart; their old values stay in force.
-    pub needs_restart: Vec<&'static str>,
-}
-
-/// Re-reads the file and environment, validates the whole result, then
-/// swaps it in at once. An invalid configuration changes nothing.
-pub fn reload(shared: &Shared, source: &ConfigSource) -> Result<Reloaded, ConfigError> {
-    let metrics = crate::observability::metrics::Metrics::install();
-    let mut new = match Config::load(source.file.as_deref(), &source.overrides) {
-        Ok(c) => c,
-        Err(e) => {
-            metrics.config_reloads_failure.increment(1);
-            tracing::error!(error = %e, "configuration reload failed; nothing changed");
-            return Err(e);
-        }
-    };
-    let old = shared.config();
-    let needs_restart = old.restart_needed(&new);
-    new.keep_restart_settings(&old);
-    if let Err(e) = crate::observability::set_log_level(&new.log_level) {
-        metrics.config_reloads_failure.increment(1);
-        tracing::error!(error = %e, "configuration reload failed; nothing changed");
-        return Err(ConfigError::Rule(e));
-    }
-    shared.config.store(Arc::new(new));
-    shared.pools.apply_config();
-    metrics.config_reloads_success.increment(1);
-    if needs_restart.is_empty() {
-        tracing::info!("configuration reloaded");
-    } else {
-        tracing::warn!(
-            keys = ?needs_restart,
-            "configuration reloaded; these settings changed but only take effect after a restart"
-        );
-    }
-    Ok(Reloaded { needs_restart })
-}
-
-/// Server-wide requests from signals and the admin console.
-#[derive(Default)]
-pub struct Lifecycle {
-    shutdown: tokio::sync::Notify,
-    shutdown_requested: std::sync::atomic::AtomicBool,
-}
-
-impl Lifecycle {
-    /// Starts a graceful shutdown, as SIGTERM does.
-    pub fn request_shutdown(&self) {
-        self.shutdown_requested
-            .store(true, std::sync::atomic::Ordering::Release);
-        self.shutdown.notify_waiters();
-    }
-
-    pub async fn shutdown_requested(&self) {
-        loop {
-            let n = self.shutdown.notified();
-            if self
-                .shutdown_requested
-                .load(std::sync::atomic::Ordering::Acquire)
-            {
-                return;
-            }
-            n.await;
-        }
-    }
-}
-
 pub async fn run(config: Config, source: ConfigSource) -> Result<(), String> {
     // Before anything records: this decides whether metrics exist at all.
-    crate::observability::metrics::Metrics::init(config.metrics_enabled)
-        .build_info(config.backend.as_str());
+    crate::telemetry::Metrics::init(config.metrics_enabled).build_info(config.backend.as_str());
     let config = Arc::new(config);
     raise_file_limit();
     if config.backend_defaulted {
@@ -188,9 +112,9 @@ pub async fn run(config: Config, source: ConfigSource) -> Result<(), String> {
     let http = TcpListener::bind(config.http_listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", config.http_listen))?;
-    crate::observability::metrics::Metrics::install().spawn_upkeep();
-    let health = Arc::new(crate::observability::health::Health::new(shared.clone()));
-    tokio::spawn(crate::observability::health::serve(http, health.clone()));
+    crate::telemetry::Metrics::install().spawn_upkeep();
+    let health = Arc::new(crate::http::health::Health::new(shared.clone()));
+    tokio::spawn(crate::http::serve(http, health.clone()));
     tracing::info!(
         listen = %listener.local_addr().map_err(|e| e.to_string())?,
         backend = config.backend.as_str(),
@@ -207,7 +131,7 @@ pub async fn run(config: Config, source: ConfigSource) -> Result<(), String> {
             let _ = reload(&reload_shared, &reload_shared.config_source);
         }
     });
-    let mut phase = shared.clients.subscribe();
+    let mut phase = shared.lifecycle.subscribe();
     let serving = tokio::spawn(crate::frontend::serve(
         listener,
         shared.clone(),
@@ -223,7 +147,7 @@ pub async fn run(config: Config, source: ConfigSource) -> Result<(), String> {
     }
     // Readiness is red from here on; the accept loop ends and its listener
     // is closed, so new connections are refused by the kernel.
-    shared.clients.set_phase(Phase::Draining);
+    shared.set_phase(Phase::Draining);
     let _ = serving.await;
     let cfg = shared.config();
     let deadline = tokio::time::Instant::now() + cfg.shutdown_timeout;
@@ -248,7 +172,7 @@ pub async fn run(config: Config, source: ConfigSource) -> Result<(), String> {
         _ = tokio::time::sleep_until(deadline) => {
             let left = shared.clients.list().len();
             tracing::warn!(connections = left, "shutdown_timeout reached: cancelling statements and closing connections");
-            shared.clients.set_phase(Phase::Closing);
+            shared.set_phase(Phase::Closing);
             let grace = cfg.cancel_grace + Duration::from_secs(2);
             tokio::select! {
                 _ = all_closed(&shared) => {}

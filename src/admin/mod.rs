@@ -8,8 +8,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use pgwire::api::Type;
 
-use crate::frontend::clients::ClientState;
-use crate::frontend::execute::Shared;
+use crate::state::Shared;
+use crate::state::clients::ClientState;
 
 /// A result set of text values.
 pub struct Table {
@@ -65,7 +65,7 @@ pub async fn run(shared: &Shared, sql: &str) -> Result<Reply, AdminError> {
         ["SHOW", "CLIENTS"] => Ok(Reply::Table(clients(shared))),
         ["SHOW", "SERVERS"] => Ok(Reply::Table(servers(shared))),
         ["PAUSE"] => {
-            shared.clients.set_paused(true);
+            shared.lifecycle.set_paused(true);
             // As PgBouncer: returns once running statements and open
             // transactions are done; new ones wait at their start.
             while shared.clients.list().iter().any(|c| {
@@ -75,7 +75,7 @@ pub async fn run(shared: &Shared, sql: &str) -> Result<Reply, AdminError> {
                         ClientState::Active | ClientState::IdleInTransaction
                     )
             }) {
-                if !shared.clients.is_paused() {
+                if !shared.lifecycle.is_paused() {
                     break;
                 }
                 tokio::time::sleep(Duration::from_millis(20)).await;
@@ -83,13 +83,13 @@ pub async fn run(shared: &Shared, sql: &str) -> Result<Reply, AdminError> {
             Ok(done("PAUSE"))
         }
         ["RESUME"] => {
-            if !shared.clients.is_paused() {
+            if !shared.lifecycle.is_paused() {
                 return Err(err("55000", "the server is not paused"));
             }
-            shared.clients.set_paused(false);
+            shared.lifecycle.set_paused(false);
             Ok(done("RESUME"))
         }
-        ["RELOAD"] => match crate::server::reload(shared, &shared.config_source) {
+        ["RELOAD"] => match crate::state::reload::reload(shared, &shared.config_source) {
             Ok(r) => Ok(Reply::Done {
                 tag: "RELOAD".into(),
                 notices: r

@@ -12,6 +12,10 @@ use std::time::Duration;
 
 use thiserror::Error;
 
+/// The PostgreSQL version iriswire reports (`server_version`, `version()`):
+/// what clients see and choose their behaviour by.
+pub const SERVER_VERSION: &str = "16.6";
+
 /// Where a setting's value came from, for error messages.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Source {

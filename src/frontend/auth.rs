@@ -22,9 +22,11 @@ use pgwire::error::{PgWireError, PgWireResult};
 use pgwire::messages::{PgWireBackendMessage, PgWireFrontendMessage};
 
 use crate::config::{Config, User};
-use crate::frontend::clients::{Client, Identity, Phase};
-use crate::frontend::execute::{Shared, fatal};
+use crate::frontend::execute::fatal;
 use crate::frontend::session::{SERVER_VERSION, Session, SessionSlot};
+use crate::state::Phase;
+use crate::state::Shared;
+use crate::state::clients::{Client, Identity};
 
 /// Looks up configured users' stored secrets.
 #[derive(Debug)]
@@ -300,7 +302,7 @@ impl StartupHandler for Startup {
                         "no PostgreSQL user name specified in startup packet",
                     ));
                 }
-                if self.shared.clients.phase() != Phase::Running {
+                if self.shared.lifecycle.phase() != Phase::Running {
                     return Err(fatal("57P03", "the database system is shutting down"));
                 }
                 if database == ADMIN_DATABASE {

@@ -23,10 +23,11 @@ use tokio::time::Instant;
 
 use crate::frontend::Handlers;
 use crate::frontend::auth::ClientHandle;
-use crate::frontend::clients::{ClientState, Phase};
-use crate::frontend::execute::Shared;
 use crate::frontend::framing::{FrameReader, Inbound, Stage};
-use crate::observability::metrics::{Metrics, Rejection};
+use crate::state::Phase;
+use crate::state::Shared;
+use crate::state::clients::ClientState;
+use crate::telemetry::{Metrics, Rejection};
 /// A FATAL message to a client that does not read is not worth waiting for.
 const FAREWELL_TIMEOUT: Duration = Duration::from_secs(1);
 
@@ -110,7 +111,7 @@ pub async fn run(
     // COPY is not supported; CancelRequests are answered above, never by pgwire.
     let copy = Arc::new(pgwire::api::NoopHandler);
     let cancel = Arc::new(pgwire::api::NoopHandler);
-    let mut phase = clients.subscribe();
+    let mut phase = shared.lifecycle.subscribe();
     // Idle-timeout deadline, armed at each idle point (`None`: off).
     let idle_deadline = tokio::time::sleep(Duration::ZERO);
     tokio::pin!(idle_deadline);
@@ -271,17 +272,4 @@ pub async fn run(
         .connection_duration
         .record(started.elapsed().as_secs_f64());
     drop(guard);
-}
-
-/// The rejection reason of a login that ended in a FATAL error.
-pub fn rejection_of(e: &PgWireError) -> Rejection {
-    match e {
-        PgWireError::UserError(info) => match info.code.as_str() {
-            "53300" => Rejection::Limit,
-            "57P01" | "57P03" => Rejection::Shutdown,
-            c if c.starts_with("28") || c == "3D000" => Rejection::Auth,
-            _ => Rejection::Protocol,
-        },
-        _ => Rejection::Protocol,
-    }
 }

@@ -1,10 +1,8 @@
 //! Running one statement on a session's bridge worker and streaming its
 //! result to the client, shared by the simple and extended protocols.
 
-use std::collections::HashMap;
 use std::fmt::Debug;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::BytesMut;
@@ -20,51 +18,14 @@ use crate::bridge::marshal::{self, Value, Writer};
 use crate::bridge::protocol::{self, ColumnMeta};
 use crate::bridge::{BackendError, BridgeError, Frame, Worker};
 use crate::catalog::types::{self, ColumnType};
-use crate::config::{Config, PoolMode};
-use crate::frontend::clients::{Client, InterruptReason};
+use crate::config::PoolMode;
 use crate::frontend::encode::{self, ValueError};
 use crate::frontend::session::{ActivePortal, Session};
-use crate::observability::metrics::Metrics;
-use crate::pool::{AcquireError, PoolRegistry};
-use crate::translate::cache::TranslationCache;
+use crate::pool::AcquireError;
+use crate::state::clients::{Client, InterruptReason};
+use crate::state::{Shared, TableColumns};
+use crate::telemetry::Metrics;
 use crate::translate::{StatementKind, Translation, TypeExpr};
-
-/// A table's columns with their PostgreSQL types.
-pub type TableColumns = Arc<Vec<(String, ColumnType)>>;
-
-/// State shared by all connections.
-pub struct Shared {
-    /// Swapped whole by a reload; read with [`Shared::config`].
-    pub config: Arc<arc_swap::ArcSwap<Config>>,
-    pub clients: Arc<crate::frontend::clients::Clients>,
-    /// Shutdown requests (signals, the admin console's SHUTDOWN).
-    pub lifecycle: crate::server::Lifecycle,
-    /// Where a reload reads the configuration from.
-    pub config_source: crate::server::ConfigSource,
-    pub pools: PoolRegistry,
-    pub translations: TranslationCache,
-    /// Bumped by any DDL: descriptions cached on translations from an older
-    /// epoch are stale.
-    pub schema_epoch: AtomicU64,
-    /// Column types by (database, table); cleared by any DDL.
-    pub table_columns: Mutex<HashMap<(String, String), TableColumns>>,
-}
-
-impl Shared {
-    /// The configuration now in force (a reload may replace it at any time).
-    pub fn config(&self) -> arc_swap::Guard<Arc<Config>> {
-        self.config.load()
-    }
-
-    pub fn epoch(&self) -> u64 {
-        self.schema_epoch.load(Ordering::Acquire)
-    }
-
-    pub fn schema_changed(&self) {
-        self.schema_epoch.fetch_add(1, Ordering::AcqRel);
-        self.table_columns.lock().expect("catalog cache").clear();
-    }
-}
 
 /// One result column as sent in RowDescription.
 #[derive(Debug, Clone, PartialEq)]
@@ -530,7 +491,7 @@ where
 pub async fn ensure_worker(shared: &Shared, s: &mut Session) -> PgWireResult<()> {
     if s.worker.is_none() {
         if let Some(c) = &s.client {
-            c.set_state(crate::frontend::clients::ClientState::Waiting);
+            c.set_state(crate::state::clients::ClientState::Waiting);
         }
         let started = std::time::Instant::now();
         let got = shared.pools.acquire(&s.database, &s.user).await;
@@ -538,7 +499,7 @@ pub async fn ensure_worker(shared: &Shared, s: &mut Session) -> PgWireResult<()>
             st.waited(started.elapsed());
         }
         if let Some(c) = &s.client {
-            c.set_state(crate::frontend::clients::ClientState::Active);
+            c.set_state(crate::state::clients::ClientState::Active);
         }
         let w = got.map_err(|e| acquire_failure(&e))?;
         if let Some(c) = &s.client {

@@ -31,13 +31,14 @@ use crate::catalog::types;
 use crate::catalog::types::ColumnType;
 use crate::frontend::auth::ADMIN_DATABASE;
 use crate::frontend::execute::{
-    self, ResultColumn, Shared, StreamEnd, bridge_failure, ensure_worker, error, release_if_idle,
+    self, ResultColumn, StreamEnd, bridge_failure, ensure_worker, error, release_if_idle,
     resolve_columns, row_description, stream_result,
 };
 use crate::frontend::session::{
     ActivePortal, Session, SessionCommand, SessionSlot, parse_session_command, reported_name,
 };
-use crate::observability::metrics::{Command, Metrics};
+use crate::state::Shared;
+use crate::telemetry::{Command, Metrics};
 use crate::translate::lexer::split_statements;
 use crate::translate::{Described, StatementKind, Translation, TypeExpr};
 
@@ -98,14 +99,14 @@ impl Handler {
 impl Handler {
     /// Holds a statement at its start while the server is paused (`PAUSE`).
     async fn wait_unpaused(&self, s: &Session) {
-        let clients = &self.shared.clients;
-        if clients.is_paused() {
+        let lifecycle = &self.shared.lifecycle;
+        if lifecycle.is_paused() {
             if let Some(c) = &s.client {
-                c.set_state(crate::frontend::clients::ClientState::Waiting);
+                c.set_state(crate::state::clients::ClientState::Waiting);
             }
-            clients.wait_unpaused().await;
+            lifecycle.wait_unpaused().await;
             if let Some(c) = &s.client {
-                c.set_state(crate::frontend::clients::ClientState::Active);
+                c.set_state(crate::state::clients::ClientState::Active);
             }
         }
     }

@@ -3,22 +3,20 @@
 
 pub mod accept_backoff;
 pub mod auth;
-pub mod clients;
 pub mod connection;
 pub mod encode;
 pub mod errors;
 pub mod execute;
 pub mod framing;
 pub mod handler;
-pub mod login_gate;
 pub mod session;
 
 use std::sync::Arc;
 
 use tokio::net::TcpListener;
 
+use crate::state::Shared;
 use auth::Startup;
-use execute::Shared;
 use handler::Handler;
 
 /// The handlers every connection's loop dispatches to.
@@ -68,7 +66,7 @@ pub async fn serve(
         handler: Arc::new(Handler::new(shared.clone())),
         startup: Arc::new(Startup::new(shared.clone())),
     });
-    let metrics = crate::observability::metrics::Metrics::install();
+    let metrics = crate::telemetry::Metrics::install();
     let mut backoff = accept_backoff::AcceptBackoff::default();
     tokio::pin!(stop);
     loop {

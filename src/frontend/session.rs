@@ -9,8 +9,8 @@ use std::time::Duration;
 use bytes::BytesMut;
 
 use crate::config::Config;
-use crate::frontend::clients::{Client, DbStats};
 use crate::pool::PooledWorker;
+use crate::state::clients::{Client, DbStats};
 
 /// Parameters PostgreSQL reports to the client with ParameterStatus.
 pub const REPORTED: &[&str] = &[
@@ -30,7 +30,7 @@ pub const REPORTED: &[&str] = &[
     "search_path",
 ];
 
-pub const SERVER_VERSION: &str = "16.6";
+pub use crate::config::SERVER_VERSION;
 
 /// Defaults of the parameters `SHOW` knows; names are stored lower-case.
 pub fn default_settings() -> BTreeMap<String, String> {

@@ -97,7 +97,7 @@ struct Starting<'a>(&'a AtomicUsize);
 impl<'a> Starting<'a> {
     fn new(n: &'a AtomicUsize) -> Self {
         n.fetch_add(1, Ordering::Relaxed);
-        crate::observability::metrics::Metrics::install()
+        crate::telemetry::Metrics::install()
             .pool_workers_starting
             .increment(1.0);
         Starting(n)
@@ -107,7 +107,7 @@ impl<'a> Starting<'a> {
 impl Drop for Starting<'_> {
     fn drop(&mut self) {
         self.0.fetch_sub(1, Ordering::Relaxed);
-        crate::observability::metrics::Metrics::install()
+        crate::telemetry::Metrics::install()
             .pool_workers_starting
             .decrement(1.0);
     }
@@ -118,7 +118,7 @@ impl managed::Manager for WorkerManager {
     type Error = BridgeError;
 
     async fn create(&self) -> Result<Worker, BridgeError> {
-        crate::observability::metrics::Metrics::install()
+        crate::telemetry::Metrics::install()
             .worker_starts
             .increment(1);
         let _starting = Starting::new(&self.starting);
@@ -141,7 +141,7 @@ impl managed::Manager for WorkerManager {
     }
 
     async fn recycle(&self, w: &mut Worker, m: &Metrics) -> RecycleResult<BridgeError> {
-        let metrics = crate::observability::metrics::Metrics::install();
+        let metrics = crate::telemetry::Metrics::install();
         if !w.is_healthy() {
             if crate::bridge::worker::take_killed(w.pid()) {
                 // Killed on purpose after a timeout; counted as such then.
@@ -268,7 +268,7 @@ impl Breaker {
         };
         st.open_until = Some(Instant::now() + st.backoff);
         st.reason = reason;
-        crate::observability::metrics::Metrics::install()
+        crate::telemetry::Metrics::install()
             .backend_circuit_open
             .set(1.0);
         tracing::warn!(
@@ -288,7 +288,7 @@ impl Breaker {
                 "bridge workers start again; backend available"
             );
             *st = BreakerState::default();
-            crate::observability::metrics::Metrics::install()
+            crate::telemetry::Metrics::install()
                 .backend_circuit_open
                 .set(0.0);
         }
@@ -366,7 +366,7 @@ impl PoolRegistry {
                 "batch_rows": c.batch_rows,
                 "database_name": database,
                 "user": user,
-                "pg_version": crate::frontend::session::SERVER_VERSION,
+                "pg_version": crate::config::SERVER_VERSION,
                 "iriswire_version": env!("CARGO_PKG_VERSION"),
             }),
             BackendKind::IrisEmbedded => serde_json::json!({
@@ -441,7 +441,7 @@ impl PoolRegistry {
         let pool = self.pool(database, user)?;
         self.breaker.check()?;
         let cfg = self.config.load_full();
-        let metrics = crate::observability::metrics::Metrics::install();
+        let metrics = crate::telemetry::Metrics::install();
         let started = std::time::Instant::now();
         let got = pool.timeout_get(&timeouts(&cfg)).await;
         metrics.pool_wait.record(started.elapsed().as_secs_f64());
@@ -511,7 +511,7 @@ impl PoolRegistry {
             let removed = p.retain(|_, _| false).removed;
             p.close();
             for w in removed {
-                crate::observability::metrics::Metrics::install()
+                crate::telemetry::Metrics::install()
                     .worker_exits_shutdown
                     .increment(1);
                 stopping.push(w.terminate(grace));

@@ -65,7 +65,7 @@ impl TranslationCache {
 
     /// Returns the cached translation, translating (outside the lock) on a miss.
     pub fn get(&self, sql: &str) -> Result<Arc<Translation>, TranslateError> {
-        let metrics = crate::observability::metrics::Metrics::install();
+        let metrics = crate::telemetry::Metrics::install();
         if let Some(t) = self.entries.lock().expect("cache lock").lru.get(sql) {
             metrics.translation_hits.increment(1);
             return Ok(t.clone());

@@ -1,17 +1,10 @@
 //! The HTTP side of the process: liveness, readiness with a real backend
 //! probe, and a JSON summary. Served on `--http-listen` by the same runtime.
 
-use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use bytes::Bytes;
-use http_body_util::Full;
-use hyper::body::Incoming;
-use hyper::{Method, Request, Response, StatusCode};
-use tokio::net::TcpListener;
-
-use crate::frontend::execute::Shared;
+use crate::state::Shared;
 
 /// Process-wide state the probes read.
 pub struct Health {
@@ -59,7 +52,7 @@ impl Health {
                 reason: format!("probe did not finish within {:?}", cfg.health_probe_timeout),
             }),
         };
-        let metrics = crate::observability::metrics::Metrics::install();
+        let metrics = crate::telemetry::Metrics::install();
         metrics
             .backend_probe_duration
             .record(started.elapsed().as_secs_f64());
@@ -75,7 +68,7 @@ impl Health {
 
     /// Shutting down (or shut down): readiness is red from the first signal.
     pub fn draining(&self) -> bool {
-        self.shared.clients.phase() != crate::frontend::clients::Phase::Running
+        self.shared.lifecycle.phase() != crate::state::Phase::Running
     }
 
     async fn probe(&self) -> Result<(), ReadyFailure> {
@@ -117,11 +110,11 @@ impl Health {
         }
     }
 
-    fn summary(&self) -> serde_json::Value {
+    pub(crate) fn summary(&self) -> serde_json::Value {
         let cfg = self.shared.config();
         let clients = self.shared.clients.list();
         let mut by_state = serde_json::Map::new();
-        for state in crate::frontend::clients::ClientState::ALL {
+        for state in crate::state::clients::ClientState::ALL {
             let n = clients.iter().filter(|c| c.state() == state).count();
             by_state.insert(state.label().into(), n.into());
         }
@@ -150,73 +143,5 @@ impl Health {
             "connections_by_state": by_state,
             "pools": pools,
         })
-    }
-}
-
-fn json(status: StatusCode, body: serde_json::Value) -> Response<Full<Bytes>> {
-    Response::builder()
-        .status(status)
-        .header("content-type", "application/json")
-        .body(Full::new(Bytes::from(body.to_string())))
-        .expect("static response parts")
-}
-
-async fn route(
-    health: Arc<Health>,
-    req: Request<Incoming>,
-) -> Result<Response<Full<Bytes>>, Infallible> {
-    if req.method() != Method::GET && req.method() != Method::HEAD {
-        return Ok(json(
-            StatusCode::METHOD_NOT_ALLOWED,
-            serde_json::json!({"error": "only GET"}),
-        ));
-    }
-    Ok(match req.uri().path() {
-        // Liveness only shows that this event loop answers; it never touches the backend.
-        "/health/live" => json(StatusCode::OK, serde_json::json!({"status": "live"})),
-        "/health/ready" => match health.ready().await {
-            Ok(()) => json(StatusCode::OK, serde_json::json!({"status": "ready"})),
-            Err(f) => json(
-                StatusCode::SERVICE_UNAVAILABLE,
-                serde_json::json!({"status": "not ready", "failed": f.check, "reason": f.reason}),
-            ),
-        },
-        "/health" => json(StatusCode::OK, health.summary()),
-        "/metrics" => Response::builder()
-            .status(StatusCode::OK)
-            .header("content-type", "text/plain; version=0.0.4; charset=utf-8")
-            .body(Full::new(Bytes::from(
-                crate::observability::metrics::Metrics::install().render(&health.shared),
-            )))
-            .expect("static response parts"),
-        _ => json(
-            StatusCode::NOT_FOUND,
-            serde_json::json!({"error": "not found"}),
-        ),
-    })
-}
-
-/// Serves HTTP/1.1 until the listener fails.
-pub async fn serve(listener: TcpListener, health: Arc<Health>) {
-    loop {
-        let (stream, _) = match listener.accept().await {
-            Ok(s) => s,
-            Err(e) => {
-                tracing::warn!(error = %e, "http accept failed");
-                tokio::time::sleep(Duration::from_millis(50)).await;
-                continue;
-            }
-        };
-        let health = health.clone();
-        tokio::spawn(async move {
-            let service = hyper::service::service_fn(move |req| route(health.clone(), req));
-            let conn = hyper::server::conn::http1::Builder::new()
-                .timer(hyper_util::rt::TokioTimer::new())
-                .header_read_timeout(Duration::from_secs(10))
-                .serve_connection(hyper_util::rt::TokioIo::new(stream), service);
-            if let Err(e) = conn.await {
-                tracing::debug!(error = %e, "http connection ended with an error");
-            }
-        });
     }
 }

@@ -12,9 +12,10 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant, SystemTime};
 
 use metrics::Gauge;
-use tokio::sync::{Notify, watch};
+use tokio::sync::Notify;
 
 use crate::config::Config;
+pub use crate::telemetry::CancelOutcome;
 
 /// PostgreSQL's `pg_stat_activity.state`, plus the two phases a proxy adds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,17 +65,6 @@ pub struct Identity {
     pub database: String,
     pub application_name: String,
     pub admin: bool,
-}
-
-/// Server life cycle, broadcast to every connection.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Phase {
-    Running,
-    /// Idle sessions are told 57P01 and closed; running ones may finish.
-    Draining,
-    /// The shutdown deadline passed: running statements are cancelled and
-    /// every connection closed.
-    Closing,
 }
 
 /// Why a running statement is being interrupted.
@@ -329,16 +319,12 @@ pub struct Clients {
     /// Bytes of connections already closed.
     closed_received: AtomicU64,
     closed_sent: AtomicU64,
-    phase: watch::Sender<Phase>,
     /// CancelRequests per source address in the current one-second window.
     cancel_window: Mutex<(Instant, HashMap<IpAddr, u32>)>,
     stats: Mutex<HashMap<String, Arc<DbStats>>>,
-    /// PAUSE: statements wait at their start until RESUME.
-    paused: AtomicBool,
-    resumed: Notify,
     pub started: Instant,
     /// Connections still in start-up or authentication, capped.
-    pub logins: Arc<crate::frontend::login_gate::LoginGate>,
+    pub logins: Arc<crate::state::login_gate::LoginGate>,
 }
 
 impl Default for Clients {
@@ -363,11 +349,8 @@ impl Clients {
             next_id: AtomicU64::new(1),
             closed_received: AtomicU64::new(0),
             closed_sent: AtomicU64::new(0),
-            phase: watch::Sender::new(Phase::Running),
             cancel_window: Mutex::new((Instant::now(), HashMap::new())),
             stats: Mutex::new(HashMap::new()),
-            paused: AtomicBool::new(false),
-            resumed: Notify::new(),
             started: Instant::now(),
             logins: Default::default(),
         }
@@ -413,30 +396,6 @@ impl Clients {
             .collect();
         out.sort_by(|a, b| a.0.cmp(&b.0));
         out
-    }
-
-    pub fn is_paused(&self) -> bool {
-        self.paused.load(Ordering::Acquire)
-    }
-
-    pub fn set_paused(&self, paused: bool) {
-        self.paused.store(paused, Ordering::Release);
-        if !paused {
-            self.resumed.notify_waiters();
-        }
-    }
-
-    /// Waits while the server is paused (a no-op otherwise).
-    pub async fn wait_unpaused(&self) {
-        loop {
-            let resumed = self.resumed.notified();
-            tokio::pin!(resumed);
-            resumed.as_mut().enable();
-            if !self.is_paused() {
-                return;
-            }
-            resumed.await;
-        }
     }
 
     /// Registers a new TCP connection (state `login`).
@@ -581,22 +540,10 @@ impl Clients {
         self.counts.lock().expect("clients lock").logged_in
     }
 
-    pub fn phase(&self) -> Phase {
-        *self.phase.borrow()
-    }
-
-    pub fn subscribe(&self) -> watch::Receiver<Phase> {
-        self.phase.subscribe()
-    }
-
-    /// Moves the whole server to `phase`; at `Closing` every running
-    /// statement is interrupted.
-    pub fn set_phase(&self, phase: Phase) {
-        self.phase.send_replace(phase);
-        if phase == Phase::Closing {
-            for c in self.list() {
-                c.request_interrupt(InterruptReason::Shutdown);
-            }
+    /// Interrupts every running statement (the drain's deadline).
+    pub fn interrupt_all(&self, why: InterruptReason) {
+        for c in self.list() {
+            c.request_interrupt(why);
         }
     }
 
@@ -629,23 +576,6 @@ impl Clients {
                 CancelOutcome::Cancelled
             }
             _ => CancelOutcome::NoMatch,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CancelOutcome {
-    Cancelled,
-    NoMatch,
-    RateLimited,
-}
-
-impl CancelOutcome {
-    pub fn label(self) -> &'static str {
-        match self {
-            CancelOutcome::Cancelled => "cancelled",
-            CancelOutcome::NoMatch => "no_match",
-            CancelOutcome::RateLimited => "rate_limited",
         }
     }
 }

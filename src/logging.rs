@@ -1,7 +1,4 @@
-//! Logs, health probes and metrics.
-
-pub mod health;
-pub mod metrics;
+//! Logging: the global `tracing` subscriber and its reloadable filter.
 
 use std::sync::OnceLock;
 

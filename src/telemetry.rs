@@ -8,7 +8,6 @@ use std::time::Duration;
 use metrics::{Counter, Gauge, Histogram};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
-use crate::frontend::clients::CancelOutcome;
 use crate::translate::{StatementKind, VectorOp, VectorUse};
 
 /// Seconds; from 100 µs (a cached `SELECT 1` is ~200 µs end to end) to 30 s.
@@ -71,6 +70,24 @@ impl Command {
 pub const CONNECTION_BUCKETS: &[f64] = &[
     0.001, 0.01, 0.1, 1.0, 10.0, 60.0, 300.0, 900.0, 3600.0, 14400.0, 86400.0,
 ];
+
+/// What became of a CancelRequest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CancelOutcome {
+    Cancelled,
+    NoMatch,
+    RateLimited,
+}
+
+impl CancelOutcome {
+    pub fn label(self) -> &'static str {
+        match self {
+            CancelOutcome::Cancelled => "cancelled",
+            CancelOutcome::NoMatch => "no_match",
+            CancelOutcome::RateLimited => "rate_limited",
+        }
+    }
+}
 
 /// Why a connection was refused before it could run a statement.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -136,9 +153,9 @@ pub struct Metrics {
     cancel_requests: [Counter; 3],
     transactions_commit: Counter,
     transactions_rollback: Counter,
-    bytes_received: Counter,
-    bytes_sent: Counter,
-    max_client_connections: Gauge,
+    pub(crate) bytes_received: Counter,
+    pub(crate) bytes_sent: Counter,
+    pub(crate) max_client_connections: Gauge,
     pub config_reloads_success: Counter,
     pub config_reloads_failure: Counter,
     pub backend_circuit_open: Gauge,
@@ -157,10 +174,10 @@ pub struct Metrics {
     pub worker_exits_recycle: Counter,
     pub backend_up: Gauge,
     pub backend_probe_duration: Histogram,
-    pool_workers_idle: Gauge,
-    pool_workers_busy: Gauge,
-    pool_clients_waiting: Gauge,
-    pool_max_workers: Gauge,
+    pub(crate) pool_workers_idle: Gauge,
+    pub(crate) pool_workers_busy: Gauge,
+    pub(crate) pool_clients_waiting: Gauge,
+    pub(crate) pool_max_workers: Gauge,
 }
 
 static METRICS: OnceLock<Metrics> = OnceLock::new();
@@ -339,7 +356,7 @@ impl Metrics {
 
     /// A login that ended in a FATAL error.
     pub fn login_refused(&self, e: &pgwire::error::PgWireError) {
-        let why = crate::frontend::connection::rejection_of(e);
+        let why = rejection_of(e);
         if let pgwire::error::PgWireError::UserError(info) = e
             && info.code.starts_with("28")
         {
@@ -369,35 +386,13 @@ impl Metrics {
             .increment(1);
     }
 
-    /// The exposition text: the recorder's metrics, pool gauges read now,
-    /// and the standard `process_*` metrics from /proc.
-    pub fn render(&self, shared: &crate::frontend::execute::Shared) -> String {
+    /// The exposition text of everything recorded, plus the standard
+    /// `process_*` metrics from /proc. Gauges that are read at scrape time
+    /// are set by the HTTP side first, at scrape time.
+    pub fn exposition(&self) -> String {
         if !self.enabled {
             return String::new();
         }
-        let pools = &shared.pools;
-        let config = shared.config();
-        let max_per_pool = config.pool_max_size;
-        self.max_client_connections
-            .set(config.max_client_connections as f64);
-        // Kernel counters of every socket, read here rather than per message.
-        let (rx, tx) = shared.clients.bytes();
-        self.bytes_received.absolute(rx);
-        self.bytes_sent.absolute(tx);
-        let (mut idle, mut busy, mut waiting, mut max) = (0, 0, 0, 0);
-        for (_, st) in pools.statuses() {
-            idle += st.available;
-            busy += st.size - st.available.min(st.size);
-            waiting += st.waiting;
-            max += max_per_pool;
-        }
-        // A slot being created counts in the pool's size; report it as starting.
-        let starting = pools.starting();
-        busy = busy.saturating_sub(starting);
-        self.pool_workers_idle.set(idle as f64);
-        self.pool_workers_busy.set(busy as f64);
-        self.pool_clients_waiting.set(waiting as f64);
-        self.pool_max_workers.set(max as f64);
         let mut text = self.handle.render();
         process_metrics(&mut text);
         text
@@ -412,6 +407,19 @@ impl Metrics {
                 self.handle.run_upkeep();
             }
         });
+    }
+}
+
+/// The rejection reason of a login that ended in a FATAL error.
+fn rejection_of(e: &pgwire::error::PgWireError) -> Rejection {
+    match e {
+        pgwire::error::PgWireError::UserError(info) => match info.code.as_str() {
+            "53300" => Rejection::Limit,
+            "57P01" | "57P03" => Rejection::Shutdown,
+            c if c.starts_with("28") || c == "3D000" => Rejection::Auth,
+            _ => Rejection::Protocol,
+        },
+        _ => Rejection::Protocol,
     }
 }
 

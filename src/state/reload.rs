@@ -1,0 +1,48 @@
+//! Reloading the configuration (SIGHUP, the admin console's RELOAD):
+//! validate the whole new configuration, then swap it in at once.
+
+use std::sync::Arc;
+
+use crate::config::{Config, ConfigError};
+use crate::state::{ConfigSource, Shared};
+
+/// What a reload did.
+#[derive(Debug)]
+pub struct Reloaded {
+    /// Keys that changed but need a restart; their old values stay in force.
+    pub needs_restart: Vec<&'static str>,
+}
+
+/// Re-reads the file and environment, validates the whole result, then
+/// swaps it in at once. An invalid configuration changes nothing.
+pub fn reload(shared: &Shared, source: &ConfigSource) -> Result<Reloaded, ConfigError> {
+    let metrics = crate::telemetry::Metrics::install();
+    let mut new = match Config::load(source.file.as_deref(), &source.overrides) {
+        Ok(c) => c,
+        Err(e) => {
+            metrics.config_reloads_failure.increment(1);
+            tracing::error!(error = %e, "configuration reload failed; nothing changed");
+            return Err(e);
+        }
+    };
+    let old = shared.config();
+    let needs_restart = old.restart_needed(&new);
+    new.keep_restart_settings(&old);
+    if let Err(e) = crate::logging::set_log_level(&new.log_level) {
+        metrics.config_reloads_failure.increment(1);
+        tracing::error!(error = %e, "configuration reload failed; nothing changed");
+        return Err(ConfigError::Rule(e));
+    }
+    shared.config.store(Arc::new(new));
+    shared.pools.apply_config();
+    metrics.config_reloads_success.increment(1);
+    if needs_restart.is_empty() {
+        tracing::info!("configuration reloaded");
+    } else {
+        tracing::warn!(
+            keys = ?needs_restart,
+            "configuration reloaded; these settings changed but only take effect after a restart"
+        );
+    }
+    Ok(Reloaded { needs_restart })
+}
