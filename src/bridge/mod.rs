@@ -6,7 +6,7 @@ pub mod marshal;
 pub mod protocol;
 pub mod worker;
 
-pub use protocol::{BackendError, ColumnMeta};
+pub use protocol::{BackendError, ColumnMeta, DriverConfig, WorkerConfig};
 pub use worker::{Frame, Worker, WorkerSpec};
 
 use thiserror::Error;
