@@ -18,24 +18,10 @@ use crate::state::{ConfigSource, Lifecycle, Phase};
 use crate::translate::Dialect;
 use crate::translate::cache::TranslationCache;
 
-/// The bridge worker, compiled into the binary so `serve` needs no checkout.
-pub const WORKER_SOURCE: &str = include_str!("../iris/iriswire_worker.py");
-
-/// Where the worker script lives: the configured path, or the embedded copy
-/// written under the data directory.
+/// What bridge workers run: the configured `bridge.worker_script`, or the
+/// embedded worker package written under the data directory.
 pub fn worker_script(config: &Config) -> std::io::Result<PathBuf> {
-    if let Some(p) = &config.worker_script {
-        return Ok(p.clone());
-    }
-    let dir = config.data_dir.join(".bridge");
-    std::fs::create_dir_all(&dir)?;
-    let path = dir.join("iriswire_worker.py");
-    if std::fs::read_to_string(&path).ok().as_deref() != Some(WORKER_SOURCE) {
-        let tmp = dir.join(format!("iriswire_worker.py.{}", std::process::id()));
-        std::fs::write(&tmp, WORKER_SOURCE)?;
-        std::fs::rename(&tmp, &path)?;
-    }
-    Ok(path)
+    crate::bridge::worker_source::worker_entry(config.worker_script.as_deref(), &config.data_dir)
 }
 
 pub fn shared_state(config: Arc<Config>, source: ConfigSource) -> std::io::Result<Arc<Shared>> {

@@ -1,12 +1,13 @@
-//! The embedded-Python bridge: worker processes (`iris/iriswire_worker.py`)
-//! that each own one backend session, and the framed protocol spoken with
-//! them over pipes. See `docs/bridge-protocol.md`.
+//! The embedded-Python bridge: worker processes (the `iris/iriswire_worker/`
+//! package) that each own one backend session, and the framed protocol
+//! spoken with them over pipes. See `docs/bridge-protocol.md`.
 
 pub mod marshal;
 pub mod protocol;
 pub mod worker;
+pub(crate) mod worker_source;
 
-pub use protocol::{BackendError, ColumnMeta};
+pub use protocol::{BackendError, ColumnMeta, DriverConfig, WorkerConfig};
 pub use worker::{Frame, Worker, WorkerSpec};
 
 use thiserror::Error;

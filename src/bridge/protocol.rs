@@ -1,4 +1,9 @@
-//! Frame tags and payload shapes of bridge protocol version 1.
+//! Frame tags and payload shapes of bridge protocol version 1, and the
+//! start-up configuration a worker reads from `IRISWIRE_WORKER_CONFIG`.
+
+use std::path::PathBuf;
+
+use serde::Serialize;
 
 use super::marshal::{MarshalError, Reader, Value};
 
@@ -180,4 +185,111 @@ pub struct ReadyInfo {
     pub driver: String,
     pub server_version: String,
     pub pid: i64,
+}
+
+/// What a worker is told at start-up, as the JSON object in its
+/// `IRISWIRE_WORKER_CONFIG` environment variable (keys in
+/// `docs/bridge-protocol.md`, read by `load_config` in the worker's
+/// `request_loop.py`). The worker ignores keys it does not know.
+///
+/// Not `Debug`: it carries the IRIS password.
+#[derive(Clone, PartialEq, Serialize)]
+pub struct WorkerConfig {
+    /// `driver` and the driver's own keys, at the top level of the object.
+    #[serde(flatten)]
+    pub driver: DriverConfig,
+    /// Rows per `B` frame.
+    pub batch_rows: u32,
+}
+
+/// The backend a worker serves, named by the `driver` key.
+#[derive(Clone, PartialEq, Serialize)]
+#[serde(tag = "driver", rename_all = "kebab-case")]
+pub enum DriverConfig {
+    /// `"sqlite"`: one SQLite file; the rest answers PostgreSQL's session
+    /// functions (`version()`, `current_database()`, `current_user`).
+    Sqlite {
+        database: PathBuf,
+        database_name: String,
+        user: String,
+        pg_version: String,
+        iriswire_version: String,
+    },
+    /// `"iris-embedded"`: the IRIS instance the worker runs in (irispython).
+    IrisEmbedded { namespace: String },
+    /// `"iris-native"`: an IRIS instance over the network. `None` is sent
+    /// as JSON `null`, which the worker reads as given, not as its default.
+    IrisNative {
+        host: Option<String>,
+        port: u16,
+        namespace: String,
+        username: Option<String>,
+        password: Option<String>,
+    },
+}
+
+impl WorkerConfig {
+    /// The JSON text for `IRISWIRE_WORKER_CONFIG`.
+    ///
+    /// # Panics
+    /// If the SQLite path is not UTF-8, which JSON cannot carry.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("a worker configuration is JSON (its paths are UTF-8)")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn value(config: &WorkerConfig) -> serde_json::Value {
+        serde_json::from_str(&config.to_json()).expect("valid JSON")
+    }
+
+    /// The objects the worker has always read (once built with `json!`).
+    #[test]
+    fn worker_config_json_keeps_the_workers_keys() {
+        let sqlite = WorkerConfig {
+            driver: DriverConfig::Sqlite {
+                database: PathBuf::from("/data/app.db"),
+                database_name: "app".into(),
+                user: "ann".into(),
+                pg_version: "16.6".into(),
+                iriswire_version: "0.1.0".into(),
+            },
+            batch_rows: 512,
+        };
+        assert_eq!(
+            value(&sqlite),
+            json!({"driver": "sqlite", "database": "/data/app.db", "batch_rows": 512,
+                   "database_name": "app", "user": "ann", "pg_version": "16.6",
+                   "iriswire_version": "0.1.0"})
+        );
+        let embedded = WorkerConfig {
+            driver: DriverConfig::IrisEmbedded {
+                namespace: "USER".into(),
+            },
+            batch_rows: 100,
+        };
+        assert_eq!(
+            value(&embedded),
+            json!({"driver": "iris-embedded", "namespace": "USER", "batch_rows": 100})
+        );
+        let native = WorkerConfig {
+            driver: DriverConfig::IrisNative {
+                host: Some("iris".into()),
+                port: 1972,
+                namespace: "USER".into(),
+                username: None,
+                password: Some("secret".into()),
+            },
+            batch_rows: 512,
+        };
+        assert_eq!(
+            value(&native),
+            json!({"driver": "iris-native", "host": "iris", "port": 1972, "namespace": "USER",
+                   "username": null, "password": "secret", "batch_rows": 512})
+        );
+    }
 }

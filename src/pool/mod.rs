@@ -15,7 +15,7 @@ use deadpool::Runtime;
 use deadpool::managed::{self, Metrics, PoolError, RecycleError, RecycleResult, Timeouts};
 use thiserror::Error;
 
-use crate::bridge::{BridgeError, Worker, WorkerSpec};
+use crate::bridge::{BridgeError, DriverConfig, Worker, WorkerConfig, WorkerSpec};
 use crate::config::{BackendKind, Config};
 
 pub type WorkerPool = managed::Pool<WorkerManager>;
@@ -357,32 +357,30 @@ impl PoolRegistry {
             && !name.starts_with('-')
     }
 
-    fn driver_config(&self, database: &str, user: &str) -> serde_json::Value {
+    fn driver_config(&self, database: &str, user: &str) -> WorkerConfig {
         let c = self.config.load();
-        match c.backend {
-            BackendKind::Sqlite => serde_json::json!({
-                "driver": "sqlite",
-                "database": c.database_path(database),
-                "batch_rows": c.batch_rows,
-                "database_name": database,
-                "user": user,
-                "pg_version": crate::config::SERVER_VERSION,
-                "iriswire_version": env!("CARGO_PKG_VERSION"),
-            }),
-            BackendKind::IrisEmbedded => serde_json::json!({
-                "driver": "iris-embedded",
-                "namespace": database.to_ascii_uppercase(),
-                "batch_rows": c.batch_rows,
-            }),
-            BackendKind::IrisNative => serde_json::json!({
-                "driver": "iris-native",
-                "host": c.iris.host,
-                "port": c.iris.port,
-                "namespace": database.to_ascii_uppercase(),
-                "username": c.iris.username,
-                "password": c.iris.password,
-                "batch_rows": c.batch_rows,
-            }),
+        let driver = match c.backend {
+            BackendKind::Sqlite => DriverConfig::Sqlite {
+                database: c.database_path(database),
+                database_name: database.to_owned(),
+                user: user.to_owned(),
+                pg_version: crate::config::SERVER_VERSION.to_owned(),
+                iriswire_version: env!("CARGO_PKG_VERSION").to_owned(),
+            },
+            BackendKind::IrisEmbedded => DriverConfig::IrisEmbedded {
+                namespace: database.to_ascii_uppercase(),
+            },
+            BackendKind::IrisNative => DriverConfig::IrisNative {
+                host: c.iris.host.clone(),
+                port: c.iris.port,
+                namespace: database.to_ascii_uppercase(),
+                username: c.iris.username.clone(),
+                password: c.iris.password.clone(),
+            },
+        };
+        WorkerConfig {
+            driver,
+            batch_rows: c.batch_rows,
         }
     }
 
@@ -400,7 +398,7 @@ impl PoolRegistry {
             spec: WorkerSpec {
                 python: c.python.clone(),
                 script: self.script.clone(),
-                config_json: self.driver_config(database, user).to_string(),
+                config_json: self.driver_config(database, user).to_json(),
                 extra_env: Vec::new(),
                 start_timeout: c.worker_start_timeout,
             },

@@ -970,7 +970,7 @@ pub fn needs_rewrite(sql: &str) -> bool {
 
 /// Relations and functions of PostgreSQL's catalog that the bridge's
 /// catalog emulation answers (`pg_type` lookups by drivers and pgvector).
-/// The same pattern as `_CATALOG_SQL` in iris/iriswire_worker.py, so both
+/// The same pattern as `_CATALOG_SQL` in iris/iriswire_worker/catalog.py, so both
 /// sides agree on which statements are catalog statements.
 static CATALOG_SQL: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
     regex::Regex::new(

@@ -1,5 +1,5 @@
 # Stand-in for InterSystems IRIS's `iris` module, used only by iriswire's tests: it is not IRIS.
-"""A test double for the slice of the ``iris`` API that iris/iriswire_worker.py uses.
+"""A test double for the slice of the ``iris`` API that the worker package iris/iriswire_worker/ uses.
 
 It copies the shape of two real modules that share the name ``iris``:
 

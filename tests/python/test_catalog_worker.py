@@ -1,4 +1,4 @@
-"""The bridge worker's pg_catalog emulation (`Catalog` in iris/iriswire_worker.py).
+"""The bridge worker's pg_catalog emulation (`Catalog` in iris/iriswire_worker/catalog.py).
 
 Drivers look types up in pg_type: psycopg's ``TypeInfo.fetch`` (and so
 pgvector-python's ``register_vector``), tokio-postgres for an OID it does not
@@ -16,7 +16,9 @@ import re
 import types
 import unittest
 
-from test_worker import STANDIN, WorkerTestCase, worker_module as w
+from test_worker import STANDIN, WorkerTestCase
+
+from iriswire_worker import catalog
 
 VECTOR_OID = 16385
 
@@ -225,9 +227,9 @@ class CatalogRewriteTest(unittest.TestCase):
     def test_handles(self):
         for sql in ("SELECT * FROM pg_type", "select 1 from PG_CATALOG.pg_namespace",
                     "SELECT to_regtype(?)", "SELECT 'x' :: regtype", "SELECT * FROM pg_range"):
-            self.assertTrue(w.Catalog.handles(sql), sql)
+            self.assertTrue(catalog.Catalog.handles(sql), sql)
         for sql in ("SELECT * FROM pg_typeahead", "SELECT * FROM items", "SELECT regtype FROM t"):
-            self.assertFalse(w.Catalog.handles(sql), sql)
+            self.assertFalse(catalog.Catalog.handles(sql), sql)
 
     def test_translate(self):
         cases = {
@@ -243,14 +245,14 @@ class CatalogRewriteTest(unittest.TestCase):
                 "SELECT to_regtype(?), typlen, 'a' FROM pg_type",
         }
         for sql, expected in cases.items():
-            self.assertEqual(w.Catalog.translate(sql), expected, sql)
+            self.assertEqual(catalog.Catalog.translate(sql), expected, sql)
 
     def test_labels(self):
-        self.assertEqual(w._catalog_label("iriswire_regtype_name(t.oid)"), "oid")
-        self.assertEqual(w._catalog_label("iriswire_regtype_oid('vector')"), "oid")
-        self.assertEqual(w._catalog_label("iriswire_regtype(?)"), "regtype")
-        self.assertEqual(w._catalog_label("to_regtype(?)"), "to_regtype")
-        self.assertEqual(w._catalog_label("typname"), "typname")
+        self.assertEqual(catalog._catalog_label("iriswire_regtype_name(t.oid)"), "oid")
+        self.assertEqual(catalog._catalog_label("iriswire_regtype_oid('vector')"), "oid")
+        self.assertEqual(catalog._catalog_label("iriswire_regtype(?)"), "regtype")
+        self.assertEqual(catalog._catalog_label("to_regtype(?)"), "to_regtype")
+        self.assertEqual(catalog._catalog_label("typname"), "typname")
 
     def test_psycopg_query_text(self):
         # Whatever psycopg is installed: the shape the worker is written for.

@@ -1,4 +1,4 @@
-"""pgvector on the SQLite driver: IRIS's vector SQL functions in iris/iriswire_worker.py.
+"""pgvector on the SQLite driver: IRIS's vector SQL functions in iris/iriswire_worker/vector.py.
 
 Standard library only, like test_worker.py (whose worker client this file
 reuses): run with ``python3 -m pytest tests/python`` or
@@ -16,7 +16,10 @@ import random
 import struct
 import unittest
 
-from test_worker import WorkerTestCase, worker_module as w
+from test_worker import WorkerTestCase
+
+from iriswire_worker import vector
+from iriswire_worker.protocol import WorkerError
 
 FLOAT4 = struct.Struct("<f")
 
@@ -46,7 +49,7 @@ class VectorTextTest(unittest.TestCase):
     """TO_VECTOR's input and output: pgvector's text form, IRIS's accepted too."""
 
     def assertFails(self, call, sqlstate, message=None, detail=None):
-        with self.assertRaises(w.WorkerError) as raised:
+        with self.assertRaises(WorkerError) as raised:
             call()
         self.assertEqual(raised.exception.sqlstate, sqlstate, raised.exception.message)
         if message is not None:
@@ -65,10 +68,10 @@ class VectorTextTest(unittest.TestCase):
         ]
         for text, expected in cases:
             with self.subTest(text=text):
-                self.assertEqual(w.to_vector(text), expected)
-                self.assertEqual(w.to_vector(expected), expected)  # the stored form reads back as itself
-        self.assertIsNone(w.to_vector(None))
-        self.assertIsNone(w.to_vector(None, "FLOAT", 3))
+                self.assertEqual(vector.to_vector(text), expected)
+                self.assertEqual(vector.to_vector(expected), expected)  # the stored form reads back as itself
+        self.assertIsNone(vector.to_vector(None))
+        self.assertIsNone(vector.to_vector(None, "FLOAT", 3))
 
     def test_float4_formatting(self):
         # float4out's texts: shortest digits that read back, fixed notation
@@ -83,8 +86,8 @@ class VectorTextTest(unittest.TestCase):
         ]
         for text, expected in cases:
             with self.subTest(text=text):
-                self.assertEqual(w.format_float4(exact_float4(text) if text != "-0" else -0.0), expected)
-                self.assertEqual(w.to_vector("[%s]" % text), "[%s]" % expected)
+                self.assertEqual(vector.format_float4(exact_float4(text) if text != "-0" else -0.0), expected)
+                self.assertEqual(vector.to_vector("[%s]" % text), "[%s]" % expected)
 
     def test_formatting_matches_the_exact_search(self):
         # format_vector's fast path (printf digits, array casts) against the
@@ -98,13 +101,13 @@ class VectorTextTest(unittest.TestCase):
                 values.append(value)
         values += [float4(rng.gauss(0, 0.05)) for _ in range(2000)]
         values += [2.0 ** e for e in range(-149, 128, 3)] + [-(2.0 ** e) for e in range(-140, 120, 11)]
-        texts = w.format_vector(values)[1:-1].split(",")
+        texts = vector.format_vector(values)[1:-1].split(",")
         for value, text in zip(values, texts):
-            special = w._format_float4_special(value)
-            expected = special if special is not None else w._postgres_float4_text(
-                value < 0, *w._shortest_float4_exact(abs(value)))
+            special = vector._format_float4_special(value)
+            expected = special if special is not None else vector._postgres_float4_text(
+                value < 0, *vector._shortest_float4_exact(abs(value)))
             self.assertEqual(text, expected, repr(value))
-        back = w._parse_vector("[" + ",".join(texts) + "]")
+        back = vector._parse_vector("[" + ",".join(texts) + "]")
         self.assertEqual([struct.pack("<f", v) for v in back], [struct.pack("<f", v) for v in values])
 
     def test_elements_are_rounded_once(self):
@@ -112,10 +115,10 @@ class VectorTextTest(unittest.TestCase):
         # text just above it must round up, though its nearest float8 is
         # exactly halfway (rounding via float8 would go to even, down).
         halfway = "1.000000059604644775390625"
-        self.assertEqual(w.to_vector("[%s]" % halfway), "[1]")  # a true tie: to even
-        self.assertEqual(w.to_vector("[%s0001]" % halfway), "[1.0000001]")
-        self.assertEqual(w.to_vector("[-%s0001]" % halfway), "[-1.0000001]")
-        self.assertEqual(w.to_vector("[1.0000000596046447753906249]"), "[1]")
+        self.assertEqual(vector.to_vector("[%s]" % halfway), "[1]")  # a true tie: to even
+        self.assertEqual(vector.to_vector("[%s0001]" % halfway), "[1.0000001]")
+        self.assertEqual(vector.to_vector("[-%s0001]" % halfway), "[-1.0000001]")
+        self.assertEqual(vector.to_vector("[1.0000000596046447753906249]"), "[1]")
         rng = random.Random(7)
         for _ in range(300):
             low = float4(rng.uniform(-100, 100))
@@ -125,7 +128,7 @@ class VectorTextTest(unittest.TestCase):
                 value = middle + offset
                 text = decimal_text(value)
                 with self.subTest(text=text):
-                    self.assertEqual(w._parse_vector("[%s]" % text)[0], exact_float4(text))
+                    self.assertEqual(vector._parse_vector("[%s]" % text)[0], exact_float4(text))
 
     def test_input_errors(self):
         syntax = "invalid input syntax for type vector: \"%s\""
@@ -151,30 +154,30 @@ class VectorTextTest(unittest.TestCase):
         ]
         for text, sqlstate, message, detail in cases:
             with self.subTest(text=text[:40]):
-                self.assertFails(lambda: w.to_vector(text), sqlstate, message, detail)
-        self.assertEqual(w.vector_dims(w.to_vector("[%s]" % ",".join(["1"] * 16000))), 16000)
-        self.assertFails(lambda: w.to_vector(b"[1]"), "42846", "cannot cast type bytea to vector")
+                self.assertFails(lambda: vector.to_vector(text), sqlstate, message, detail)
+        self.assertEqual(vector.vector_dims(vector.to_vector("[%s]" % ",".join(["1"] * 16000))), 16000)
+        self.assertFails(lambda: vector.to_vector(b"[1]"), "42846", "cannot cast type bytea to vector")
 
     def test_type_and_length_arguments(self):
         for element_type in ("FLOAT", "float", " Double ", "DECIMAL"):
             with self.subTest(element_type=element_type):
-                self.assertEqual(w.to_vector("[1.5,2,3]", element_type), "[1.5,2,3]")
-                self.assertEqual(w.to_vector("[1.5,2,3]", element_type, 3), "[1.5,2,3]")
+                self.assertEqual(vector.to_vector("[1.5,2,3]", element_type), "[1.5,2,3]")
+                self.assertEqual(vector.to_vector("[1.5,2,3]", element_type, 3), "[1.5,2,3]")
         # INTEGER (or INT) truncates toward zero, as IRIS's TO_VECTOR does.
-        self.assertEqual(w.to_vector("[1.9,-1.9,2]", "INTEGER"), "[1,-1,2]")
-        self.assertEqual(w.to_vector("1.5, 2.5", "int", 2), "[1,2]")
-        self.assertEqual(w.to_vector("[1,2,3]", "FLOAT", "3"), "[1,2,3]")
-        self.assertEqual(w.to_vector("[1,2,3]", "FLOAT", None), "[1,2,3]")
-        self.assertFails(lambda: w.to_vector("[1,2,3]", "FLOAT", 2), "22000", "expected 2 dimensions, not 3")
-        self.assertFails(lambda: w.to_vector("1,2", "FLOAT", 3), "22000", "expected 3 dimensions, not 2")
-        self.assertFails(lambda: w.to_vector("[1]", "FLOAT", 0), "22023",
+        self.assertEqual(vector.to_vector("[1.9,-1.9,2]", "INTEGER"), "[1,-1,2]")
+        self.assertEqual(vector.to_vector("1.5, 2.5", "int", 2), "[1,2]")
+        self.assertEqual(vector.to_vector("[1,2,3]", "FLOAT", "3"), "[1,2,3]")
+        self.assertEqual(vector.to_vector("[1,2,3]", "FLOAT", None), "[1,2,3]")
+        self.assertFails(lambda: vector.to_vector("[1,2,3]", "FLOAT", 2), "22000", "expected 2 dimensions, not 3")
+        self.assertFails(lambda: vector.to_vector("1,2", "FLOAT", 3), "22000", "expected 3 dimensions, not 2")
+        self.assertFails(lambda: vector.to_vector("[1]", "FLOAT", 0), "22023",
                          "dimensions for type vector must be at least 1")
-        self.assertFails(lambda: w.to_vector("[1]", "FLOAT", 16001), "22023",
+        self.assertFails(lambda: vector.to_vector("[1]", "FLOAT", 16001), "22023",
                          "dimensions for type vector cannot exceed 16000")
-        self.assertFails(lambda: w.to_vector("[1]", "FLOAT", "x"), "22023", "invalid type modifier")
-        self.assertFails(lambda: w.to_vector("[1]", "STRING"), "0A000", 'vector element type "STRING" is not supported')
-        self.assertFails(lambda: w.to_vector("[1]", "BOGUS"), "22023", 'invalid vector element type: "BOGUS"')
-        self.assertFails(lambda: w.to_vector("[1]", None), "22023", "invalid vector element type: NULL")
+        self.assertFails(lambda: vector.to_vector("[1]", "FLOAT", "x"), "22023", "invalid type modifier")
+        self.assertFails(lambda: vector.to_vector("[1]", "STRING"), "0A000", 'vector element type "STRING" is not supported')
+        self.assertFails(lambda: vector.to_vector("[1]", "BOGUS"), "22023", 'invalid vector element type: "BOGUS"')
+        self.assertFails(lambda: vector.to_vector("[1]", None), "22023", "invalid vector element type: NULL")
 
 
 def decimal_text(value):
@@ -197,37 +200,37 @@ class VectorFunctionTest(unittest.TestCase):
     """VECTOR_COSINE, VECTOR_DOT_PRODUCT, iriswire_vector_l2, vector_dims."""
 
     def assertFails(self, call, sqlstate, message):
-        with self.assertRaises(w.WorkerError) as raised:
+        with self.assertRaises(WorkerError) as raised:
             call()
         self.assertEqual((raised.exception.sqlstate, raised.exception.message), (sqlstate, message))
 
     def test_reference_values(self):
         cases = [
-            (w.vector_dot_product, "[1,2]", "[3,4]", 11.0),
-            (w.vector_dot_product, "[1,1,1,1,1,1,1,1,1]", "[1,2,3,4,5,6,7,8,9]", 45.0),
-            (w.vector_dot_product, "[1,2,3]", "[-1,0.5,0.25]", 0.75),
-            (w.vector_dot_product, "[0.1]", "[1]", 0.10000000149011612),  # float4(0.1), as float8
-            (w.vector_dot_product, "[3e38]", "[3e38]", math.inf),  # float4 accumulator overflows
-            (w.vector_l2, "[0,0]", "[3,4]", 5.0),
-            (w.vector_l2, "[0,0]", "[0,1]", 1.0),
-            (w.vector_l2, "[1,1,1,1,1,1,1,1,1]", "[1,1,1,1,1,1,1,4,5]", 5.0),
-            (w.vector_l2, "[1,2]", "[2,3]", math.sqrt(2.0)),
-            (w.vector_l2, "[3e38]", "[-3e38]", math.inf),
-            (w.vector_cosine, "[1,2]", "[2,4]", 1.0),
-            (w.vector_cosine, "[1,1]", "[1,1]", 1.0),
-            (w.vector_cosine, "[1,0]", "[0,2]", 0.0),
-            (w.vector_cosine, "[1,1]", "[-1,-1]", -1.0),
-            (w.vector_cosine, "[3,4]", "[4,3]", 24.0 / 25.0),
-            (w.vector_cosine, "[1,0,0]", "[1,1,0]", 1.0 / math.sqrt(2.0)),
-            (w.vector_cosine, "[1,1]", "[1.1,1.1]", 1.0),  # rounding above 1, clamped like pgvector
-            (w.vector_cosine, "[1,1]", "[-1.1,-1.1]", -1.0),
-            (w.vector_cosine, "[1,2,3,4,5,6,7,8,9]", "[-1,-2,-3,-4,-5,-6,-7,-8,-9]", -1.0),
+            (vector.vector_dot_product, "[1,2]", "[3,4]", 11.0),
+            (vector.vector_dot_product, "[1,1,1,1,1,1,1,1,1]", "[1,2,3,4,5,6,7,8,9]", 45.0),
+            (vector.vector_dot_product, "[1,2,3]", "[-1,0.5,0.25]", 0.75),
+            (vector.vector_dot_product, "[0.1]", "[1]", 0.10000000149011612),  # float4(0.1), as float8
+            (vector.vector_dot_product, "[3e38]", "[3e38]", math.inf),  # float4 accumulator overflows
+            (vector.vector_l2, "[0,0]", "[3,4]", 5.0),
+            (vector.vector_l2, "[0,0]", "[0,1]", 1.0),
+            (vector.vector_l2, "[1,1,1,1,1,1,1,1,1]", "[1,1,1,1,1,1,1,4,5]", 5.0),
+            (vector.vector_l2, "[1,2]", "[2,3]", math.sqrt(2.0)),
+            (vector.vector_l2, "[3e38]", "[-3e38]", math.inf),
+            (vector.vector_cosine, "[1,2]", "[2,4]", 1.0),
+            (vector.vector_cosine, "[1,1]", "[1,1]", 1.0),
+            (vector.vector_cosine, "[1,0]", "[0,2]", 0.0),
+            (vector.vector_cosine, "[1,1]", "[-1,-1]", -1.0),
+            (vector.vector_cosine, "[3,4]", "[4,3]", 24.0 / 25.0),
+            (vector.vector_cosine, "[1,0,0]", "[1,1,0]", 1.0 / math.sqrt(2.0)),
+            (vector.vector_cosine, "[1,1]", "[1.1,1.1]", 1.0),  # rounding above 1, clamped like pgvector
+            (vector.vector_cosine, "[1,1]", "[-1.1,-1.1]", -1.0),
+            (vector.vector_cosine, "[1,2,3,4,5,6,7,8,9]", "[-1,-2,-3,-4,-5,-6,-7,-8,-9]", -1.0),
         ]
         for function, a, b, expected in cases:
             with self.subTest(function=function.__name__, a=a, b=b):
                 self.assertEqual(function(a, b), expected)
-        self.assertEqual(w.vector_dims("[1,2,3]"), 3)
-        self.assertEqual(w.vector_dims("1,2,3,4"), 4)
+        self.assertEqual(vector.vector_dims("[1,2,3]"), 3)
+        self.assertEqual(vector.vector_dims("1,2,3,4"), 4)
 
     def test_float4_arithmetic(self):
         # pgvector sums in float4; the worker takes the float4 nearest to the
@@ -236,29 +239,29 @@ class VectorFunctionTest(unittest.TestCase):
         x = [exact_float4(t) for t in ("0.1", "0.2", "0.3")]
         y = [exact_float4(t) for t in ("0.4", "0.5", "0.6")]
         dot = float4_sum(p * q for p, q in zip(x, y))
-        self.assertEqual(w.vector_dot_product(a, b), dot)
+        self.assertEqual(vector.vector_dot_product(a, b), dot)
         self.assertNotEqual(dot, 0.32)  # float4, not float8, arithmetic
         norm_x = float4_sum(p * p for p in x)
         norm_y = float4_sum(q * q for q in y)
-        self.assertEqual(w.vector_cosine(a, b), dot / math.sqrt(norm_x * norm_y))
+        self.assertEqual(vector.vector_cosine(a, b), dot / math.sqrt(norm_x * norm_y))
         differences = [float4(p - q) for p, q in zip(x, y)]
-        self.assertEqual(w.vector_l2(a, b), math.sqrt(float4_sum(d * d for d in differences)))
+        self.assertEqual(vector.vector_l2(a, b), math.sqrt(float4_sum(d * d for d in differences)))
 
     def test_nulls_and_nan(self):
-        for function in (w.vector_cosine, w.vector_dot_product, w.vector_l2):
+        for function in (vector.vector_cosine, vector.vector_dot_product, vector.vector_l2):
             with self.subTest(function=function.__name__):
                 self.assertIsNone(function(None, "[1,2]"))
                 self.assertIsNone(function("[1,2]", None))
                 self.assertIsNone(function(None, None))
-        self.assertIsNone(w.vector_dims(None))
+        self.assertIsNone(vector.vector_dims(None))
         # pgvector's cosine_distance is NaN for a zero vector or float4
         # overflow; SQLite has no NaN (it stores NULL), so NULL it is.
-        self.assertIsNone(w.vector_cosine("[1,2]", "[0,0]"))
-        self.assertIsNone(w.vector_cosine("[0,0]", "[0,0]"))
-        self.assertIsNone(w.vector_cosine("[3e38]", "[3e38]"))
+        self.assertIsNone(vector.vector_cosine("[1,2]", "[0,0]"))
+        self.assertIsNone(vector.vector_cosine("[0,0]", "[0,0]"))
+        self.assertIsNone(vector.vector_cosine("[3e38]", "[3e38]"))
 
     def test_errors(self):
-        for function in (w.vector_cosine, w.vector_dot_product, w.vector_l2):
+        for function in (vector.vector_cosine, vector.vector_dot_product, vector.vector_l2):
             with self.subTest(function=function.__name__):
                 self.assertFails(lambda: function("[1,2]", "[3]"), "22000", "different vector dimensions 2 and 1")
                 self.assertFails(lambda: function("1,2,3", "[1,2]"), "22000", "different vector dimensions 3 and 2")
@@ -267,11 +270,11 @@ class VectorFunctionTest(unittest.TestCase):
                 self.assertFails(lambda: function(b"\x00", "[1]"), "42846", "cannot cast type bytea to vector")
 
     def test_parsed_vectors_are_cached(self):
-        w._parse_vector.cache_clear()
-        query = w.to_vector("[0.5,0.25,0.125]")
+        vector._parse_vector.cache_clear()
+        query = vector.to_vector("[0.5,0.25,0.125]")
         for row in ("[1,0,0]", "[0,1,0]", "[0,0,1]", "[1,1,1]"):
-            w.vector_cosine(row, query)
-        info = w._parse_vector.cache_info()
+            vector.vector_cosine(row, query)
+        info = vector._parse_vector.cache_info()
         self.assertLessEqual(info.maxsize, 4096)
         self.assertGreaterEqual(info.hits, 3)  # the query vector, read once
 

@@ -1,4 +1,4 @@
-"""Tests for iris/iriswire_worker.py, the bridge worker (docs/bridge-protocol.md).
+"""Tests for iris/iriswire_worker/, the bridge worker package (docs/bridge-protocol.md).
 
 Standard library only: run with ``python3 -m pytest tests/python`` or
 ``python3 -m unittest discover tests/python``. Most tests drive a real worker
@@ -6,7 +6,6 @@ process over its pipes through the small framed client below; the IRIS
 drivers run against tests/iris_standin/iris.py, a stand-in for IRIS's module.
 """
 
-import importlib.util
 import marshal
 import math
 import os
@@ -22,19 +21,18 @@ import unittest
 import json
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-WORKER = os.path.join(ROOT, "iris", "iriswire_worker.py")
+# The worker package's directory: `python3 WORKER` runs it, as iriswire does.
+WORKER = os.path.join(ROOT, "iris", "iriswire_worker")
 STANDIN = os.path.join(ROOT, "tests", "iris_standin")
 HEADER = struct.Struct(">cI")
 
+# The package's modules, for the unit tests (also under `unittest discover`,
+# which reads no conftest.py).
+if os.path.dirname(WORKER) not in sys.path:
+    sys.path.insert(0, os.path.dirname(WORKER))
 
-def load_worker_module():
-    spec = importlib.util.spec_from_file_location("iriswire_worker", WORKER)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-worker_module = load_worker_module()
+from iriswire_worker import iris_errors, sql_text  # noqa: E402
+from iriswire_worker.drivers import iris_common  # noqa: E402
 
 
 class Result:
@@ -540,21 +538,21 @@ class SqliteProtocolTest(WorkerTestCase):
 class ScannerAndMappingTest(unittest.TestCase):
 
     def test_scanner_skips_literals_identifiers_and_comments(self):
-        scanned = worker_module.ScannedSql(
+        scanned = sql_text.ScannedSql(
             "-- leading ?\nSELECT 'a?''b', \"c?\", [d?], `e?`, ? /* ? */ FROM t WHERE x = ?2 AND y = ?")
         self.assertEqual(scanned.nulled, "-- leading ?\nSELECT 'a?''b', \"c?\", [d?], `e?`, CAST(NULL AS _iw_p0) "
                                          "/* ? */ FROM t WHERE x = CAST(NULL AS _iw_p1) AND y = CAST(NULL AS _iw_p2)")
         self.assertEqual(scanned.param_count, 3)
         self.assertEqual(scanned.original_name("CAST(NULL AS _iw_p1) + CAST(NULL AS _iw_p2)"), "?2 + ?")
         self.assertEqual(scanned.first_word, "SELECT")
-        self.assertEqual(worker_module.ScannedSql("/* c */ WITH x AS (SELECT 1) SELECT * FROM x").first_word, "WITH")
-        self.assertEqual(worker_module.ScannedSql("SELECT ?5, ?").param_count, 6)
+        self.assertEqual(sql_text.ScannedSql("/* c */ WITH x AS (SELECT 1) SELECT * FROM x").first_word, "WITH")
+        self.assertEqual(sql_text.ScannedSql("SELECT ?5, ?").param_count, 6)
 
     def test_declared_type(self):
-        self.assertEqual(worker_module.declared_type("NUMERIC(10, 2)"), ("numeric(10, 2)", 10, 2))
-        self.assertEqual(worker_module.declared_type("VARCHAR(255)"), ("varchar(255)", 255, 0))
-        self.assertEqual(worker_module.declared_type("INTEGER"), ("integer", 0, 0))
-        self.assertEqual(worker_module.declared_type(""), ("", 0, 0))
+        self.assertEqual(sql_text.declared_type("NUMERIC(10, 2)"), ("numeric(10, 2)", 10, 2))
+        self.assertEqual(sql_text.declared_type("VARCHAR(255)"), ("varchar(255)", 255, 0))
+        self.assertEqual(sql_text.declared_type("INTEGER"), ("integer", 0, 0))
+        self.assertEqual(sql_text.declared_type(""), ("", 0, 0))
 
     def test_iris_sqlcode_mapping(self):
         cases = [
@@ -565,26 +563,26 @@ class ScannerAndMappingTest(unittest.TestCase):
         ]
         for sqlcode, sqlstate in cases:
             with self.subTest(sqlcode=sqlcode):
-                error = worker_module.iris_error(sqlcode, "message")
+                error = iris_errors.iris_error(sqlcode, "message")
                 self.assertEqual((error.sqlstate, error.detail, error.backend_code),
                                  (sqlstate, "SQLCODE: %d" % sqlcode, sqlcode))
-        self.assertEqual(worker_module.iris_error(-400, "Unexpected error occurred: <DIVIDE>x+3^foo").sqlstate, "22012")
-        self.assertEqual(worker_module.iris_error(-104, "Field 'T.A' (value 'abc') failed validation").sqlstate, "22P02")
-        self.assertEqual(worker_module.iris_error(
+        self.assertEqual(iris_errors.iris_error(-400, "Unexpected error occurred: <DIVIDE>x+3^foo").sqlstate, "22012")
+        self.assertEqual(iris_errors.iris_error(-104, "Field 'T.A' (value 'abc') failed validation").sqlstate, "22P02")
+        self.assertEqual(iris_errors.iris_error(
             -104, "ERROR #7201: Datatype value 'abcd' length longer than MAXLEN allowed of 3").sqlstate, "22001")
 
     def test_iris_status_and_dbapi_texts(self):
-        status = worker_module.iris_status_error("ERROR #5540: SQLCODE: -30 Message: Table 'SQLUSER.X' not found")
+        status = iris_errors.iris_status_error("ERROR #5540: SQLCODE: -30 Message: Table 'SQLUSER.X' not found")
         self.assertEqual((status.sqlstate, status.message, status.detail), ("42P01", "Table 'SQLUSER.X' not found", "SQLCODE: -30"))
         text = ("<SQL ERROR>; Details: [SQLCODE: <-119>:<UNIQUE or PRIMARY KEY Constraint failed uniqueness check>]\r\n"
                 "[Location: <ServerLoop - Query Execute>]\r\n[%msg: <Table 'SQLUSER.T', Constraint 'T_PKEY1' failed unique check>]")
-        error = worker_module.iris_exception(RuntimeError(text))
+        error = iris_errors.iris_exception(RuntimeError(text))
         self.assertEqual((error.sqlstate, error.message, error.backend_code),
                          ("23505", "Table 'SQLUSER.T', Constraint 'T_PKEY1' failed unique check", -119))
-        self.assertEqual(worker_module.iris_exception(RuntimeError("<UNDEFINED> x")).sqlstate, "XX000")
+        self.assertEqual(iris_errors.iris_exception(RuntimeError("<UNDEFINED> x")).sqlstate, "XX000")
 
     def test_transaction_tracking_and_text_forms(self):
-        after = worker_module.transaction_after
+        after = sql_text.transaction_after
         self.assertTrue(after("START TRANSACTION", False))
         self.assertTrue(after(" begin", False))
         self.assertTrue(after("ROLLBACK TO SAVEPOINT a", True))
@@ -593,7 +591,7 @@ class ScannerAndMappingTest(unittest.TestCase):
         self.assertTrue(after("SELECT 1", True))
         import datetime
         import decimal
-        text = worker_module._pg_text
+        text = iris_common.pg_text
         self.assertEqual(text(datetime.datetime(2024, 1, 2, 3, 4, 5, 123000)), "2024-01-02 03:04:05.123")
         self.assertEqual(text(datetime.datetime(2024, 1, 2, 3, 4, 5)), "2024-01-02 03:04:05")
         self.assertEqual(text(datetime.time(3, 4, 5, 500000, tzinfo=datetime.timezone.utc)), "03:04:05.5+00:00")

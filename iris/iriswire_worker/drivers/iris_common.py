@@ -1,0 +1,72 @@
+"""What both IRIS drivers share: ODBC type codes, %SQL.Statement metadata,
+PostgreSQL's text form of Python values, importing the ``iris`` module."""
+
+import decimal
+
+from ..protocol import WorkerError
+
+# ODBC SQL type codes (as reported by %SQL.StatementColumn.ODBCType and the
+# DB-API cursor.description) -> IRIS SQL type names. IRIS strings are all
+# Unicode, so the W* codes name the same types as their narrow forms.
+ODBC_TYPE_NAMES = {
+    -11: "uniqueidentifier", -10: "longvarchar", -9: "varchar", -8: "char",
+    -7: "bit", -6: "tinyint", -5: "bigint", -4: "longvarbinary", -3: "varbinary",
+    -2: "binary", -1: "longvarchar", 1: "char", 2: "numeric", 3: "decimal",
+    4: "integer", 5: "smallint", 6: "float", 7: "real", 8: "double", 9: "date",
+    10: "time", 11: "timestamp", 12: "varchar", 16: "boolean", 91: "date",
+    92: "time", 93: "timestamp", 1091: "date", 1092: "time", 1093: "timestamp",
+}
+BINARY_CODES = frozenset((-2, -3, -4))
+BOOLEAN_CODES = frozenset((-7, 16))
+
+
+def pg_text(value):
+    """PostgreSQL's text form of a value the protocol cannot carry natively."""
+    if isinstance(value, decimal.Decimal):
+        return format(value, "f")
+    if hasattr(value, "isoformat"):  # datetime, date, time
+        text = value.isoformat(" ") if hasattr(value, "date") else value.isoformat()
+        head, dot, tail = text.partition(".")
+        if dot:  # PostgreSQL prints no trailing zeros in fractional seconds
+            digits = tail[:6].rstrip("0")
+            text = head + ("." + digits if digits else "") + tail[6:]
+        return text
+    return value
+
+
+def statement_metadata(statement, get, call):
+    """``(columns, params, statement_type)`` from a prepared %SQL.Statement.
+
+    ``get``/``call`` read a property and call a method, so one reader serves
+    embedded objects and Native SDK proxies alike.
+    """
+    metadata = get(statement, "%Metadata")
+    columns = []
+    column_list = get(metadata, "columns")
+    for index in range(1, call(column_list, "Count") + 1):
+        column = call(column_list, "GetAt", index)
+        odbc_type = int(get(column, "ODBCType") or 0)
+        columns.append((
+            str(get(column, "colName")), ODBC_TYPE_NAMES.get(odbc_type, ""), odbc_type,
+            int(get(column, "precision") or 0), int(get(column, "scale") or 0),
+            _nullable(get(column, "isNullable"))))
+    params = []
+    param_list = get(metadata, "parameters")
+    for index in range(1, call(param_list, "Count") + 1):
+        odbc_type = int(get(call(param_list, "GetAt", index), "ODBCType") or 0)
+        params.append((ODBC_TYPE_NAMES.get(odbc_type, ""), odbc_type))
+    return tuple(columns), tuple(params), int(get(metadata, "statementType") or 0)
+
+
+def _nullable(value):
+    """isNullable as the protocol's 1/0/2; ObjectScript "" means unknown."""
+    return 2 if value in ("", None) else int(value)
+
+
+def import_iris(what):
+    """The ``iris`` module (embedded Python or the DB-API client), or 08001 naming `what`."""
+    try:
+        import iris
+    except ImportError as exc:
+        raise WorkerError("08001", "cannot import %s: %s" % (what, exc))
+    return iris

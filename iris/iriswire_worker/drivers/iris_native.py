@@ -1,0 +1,104 @@
+"""The ``iris-native`` driver: IRIS over the network through the
+intersystems-irispython DB-API, and its Native SDK for Describe."""
+
+import functools
+
+from ..iris_errors import iris_connect_error, iris_exception, iris_status_error
+from ..sql_text import transaction_after
+from .base import backend_errors
+from .iris_common import ODBC_TYPE_NAMES, import_iris, pg_text, statement_metadata
+
+# ODBC codes of the columns whose values need converting to text:
+# decimal, date, time, timestamp.
+_CONVERTED_CODES = (2, 3, 9, 10, 11, 91, 92, 93, 1091, 1092, 1093)
+
+
+def _native_get(obj, name):
+    return obj.get(name)
+
+
+def _native_call(obj, method, *args):
+    return obj.invoke(method, *args)
+
+
+class IrisNativeDriver:
+    """IRIS over the network through the intersystems-irispython DB-API."""
+
+    name = "iris-native"
+    cancel = None  # the DB-API has no cancel; the Rust side replaces the worker
+
+    def __init__(self, config):
+        iris = import_iris("the intersystems-irispython package")
+        namespace = config.get("namespace", "USER")
+        with backend_errors(functools.partial(iris_connect_error, namespace=namespace)):
+            # autoCommit: each statement commits unless the client opened a
+            # transaction with START TRANSACTION, as in PostgreSQL.
+            self._conn = iris.connect(
+                hostname=config.get("host", "localhost"), port=int(config.get("port", 1972)),
+                namespace=namespace, username=config.get("username", ""),
+                password=config.get("password", ""), autoCommit=True)
+            self._native = iris.createIRIS(self._conn)
+            self.server_version = str(self._native.classMethodValue("%SYSTEM.Version", "GetNumber"))
+        self._cursor = self._conn.cursor()
+        self._converters = None
+        self._rowcount = -1
+        self._in_transaction = False
+
+    def execute(self, sql, params, describe):
+        cursor = self._cursor
+        with backend_errors(iris_exception):
+            if params:
+                cursor.execute(sql, params)
+            else:
+                cursor.execute(sql)
+            description = cursor.description
+            self._rowcount = -1 if description else cursor.rowcount
+        self._in_transaction = transaction_after(sql, self._in_transaction)
+        if not description:
+            return None, None
+        columns = tuple(
+            (str(d[0]), ODBC_TYPE_NAMES.get(d[1] or 0, ""), int(d[1] or 0), int(d[4] or 0),
+             int(d[5] or 0), 2 if d[6] is None else int(bool(d[6])))
+            for d in description)
+        # Only decimal and date/time columns need converting; the rest pass as is.
+        self._converters = tuple(
+            index for index, c in enumerate(columns) if c[2] in _CONVERTED_CODES) or None
+        return columns, self._fetch
+
+    def _fetch(self, count):
+        with backend_errors(iris_exception):
+            rows = self._cursor.fetchmany(count)
+        if self._converters is None:
+            return [tuple(row) for row in rows]  # the driver's rows are DataRow objects
+        converted = []
+        for row in rows:
+            values = list(row)
+            for index in self._converters:
+                values[index] = pg_text(values[index])
+            converted.append(tuple(values))
+        return converted
+
+    def rowcount(self):
+        return self._rowcount
+
+    def in_transaction(self):
+        return self._in_transaction
+
+    def prepare(self, sql):
+        # The DB-API cannot describe without executing; a %SQL.Statement made
+        # through the Native SDK can.
+        native = self._native
+        with backend_errors(iris_exception):
+            statement = native.classMethodObject("%SQL.Statement", "%New", 1)
+            status = statement.invoke("%Prepare", sql)
+            if native.classMethodValue("%SYSTEM.Status", "IsError", status):
+                raise iris_status_error(str(native.classMethodValue("%SYSTEM.Status", "GetErrorText", status)))
+            columns, params, _ = statement_metadata(statement, _native_get, _native_call)
+        return columns, params
+
+    def close(self):
+        try:
+            if self._in_transaction:
+                self._cursor.execute("ROLLBACK")
+        finally:
+            self._conn.close()

@@ -1,0 +1,168 @@
+"""The ``sqlite`` driver: stdlib sqlite3, with PostgreSQL semantics emulated
+by the SQL functions the Rust translator rewrites to."""
+
+import os
+import re
+
+from .. import pg_functions, vector
+from ..protocol import WorkerError
+from ..sql_text import EMPTY_SQL, QUERY_WORDS, ScannedSql, declared_type
+from ..sqlite_errors import sqlite3_module, sqlite_error
+from .base import backend_errors
+
+DEFAULT_BUSY_TIMEOUT_MS = 5000
+
+# (SQL name, number of arguments, function) registered on every connection.
+SQLITE_FUNCTIONS = (
+    ("pg_div", 2, pg_functions.pg_div),
+    ("pg_mod", 2, pg_functions.pg_mod),
+    ("pg_int", 1, pg_functions.pg_int),
+    ("pg_float", 1, pg_functions.pg_float),
+    ("pg_numeric", 1, pg_functions.pg_numeric),
+    ("pg_bool", 1, pg_functions.pg_bool),
+    ("pg_regexp", 2, pg_functions.pg_regexp),
+    ("to_vector", 1, vector.to_vector),
+    ("to_vector", 2, vector.to_vector),
+    ("to_vector", 3, vector.to_vector),
+    ("vector_cosine", 2, vector.vector_cosine),
+    ("vector_dot_product", 2, vector.vector_dot_product),
+    ("iriswire_vector_l2", 2, vector.vector_l2),
+    ("vector_dims", 1, vector.vector_dims),
+)
+
+# A view renames a repeated column "a" to "a:1".
+_VIEW_DUPLICATE = re.compile(r"(.*):\d+\Z", re.DOTALL)
+
+
+class SqliteDriver:
+    name = "sqlite"
+
+    def __init__(self, config):
+        sqlite3 = sqlite3_module()
+        database = config.get("database")
+        if not database:
+            raise WorkerError("F0000", 'the sqlite driver needs "database" in IRISWIRE_WORKER_CONFIG')
+        busy_timeout_ms = config.get("busy_timeout_ms", DEFAULT_BUSY_TIMEOUT_MS)
+        if not isinstance(busy_timeout_ms, int) or busy_timeout_ms < 0:
+            raise WorkerError("F0000", "busy_timeout_ms must be a non-negative integer")
+        with backend_errors(sqlite_error):
+            # isolation_level=None: BEGIN/COMMIT come from the client, never
+            # implicitly from sqlite3. check_same_thread=False: interrupt()
+            # is called from the cancel thread.
+            self._conn = sqlite3.connect(
+                database, isolation_level=None, check_same_thread=False,
+                cached_statements=1024, timeout=busy_timeout_ms / 1000.0)
+            self._conn.execute("PRAGMA busy_timeout = %d" % busy_timeout_ms)
+            self._conn.execute("PRAGMA journal_mode = WAL")  # readers and a writer in parallel
+            self._conn.execute("PRAGMA foreign_keys = ON")  # PostgreSQL always enforces them
+            for function_name, arity, function in SQLITE_FUNCTIONS:
+                self._conn.create_function(function_name, arity, function, deterministic=True)
+            # PostgreSQL's session functions, answered from what the front end
+            # passed in (the SQL is rewritten to call these).
+            session = {
+                "version": "PostgreSQL %s (iriswire %s, SQLite %s)" % (
+                    config.get("pg_version", "16.6"), config.get("iriswire_version", "?"),
+                    sqlite3.sqlite_version),
+                "current_database": config.get("database_name", "postgres"),
+                "current_schema": "public",
+                "current_user": config.get("user", ""),
+            }
+            for function_name, value in session.items():
+                self._conn.create_function(function_name, 0, lambda value=value: value, deterministic=True)
+            self._conn.create_function("pg_backend_pid", 0, os.getpid, deterministic=True)
+        self._cursor = self._conn.cursor()
+        self._total_changes = 0
+        self.cancel = self._conn.interrupt
+        self.server_version = sqlite3.sqlite_version
+
+    def execute(self, sql, params, describe):
+        with backend_errors(sqlite_error):
+            declared = None
+            if describe:
+                scanned = ScannedSql(sql)
+                if scanned.first_word in QUERY_WORDS:
+                    declared = self._view_columns(scanned)
+            self._total_changes = self._conn.total_changes
+            cursor = self._cursor.execute(sql, params)
+            description = cursor.description
+        if description is None:
+            return None, None
+        if declared is None or len(declared) != len(description):
+            columns = tuple((d[0], "", 0, 0, 0, 2) for d in description)
+        else:  # names as executed, types as declared
+            columns = tuple((d[0],) + c[1:] for d, c in zip(description, declared))
+        return columns, self._fetch
+
+    def _fetch(self, count):
+        with backend_errors(sqlite_error):
+            return self._cursor.fetchmany(count)
+
+    def rowcount(self):
+        count = self._cursor.rowcount
+        if count <= 0 and self._conn.total_changes != self._total_changes:
+            # sqlite3 misses the count of DML it does not recognise by its
+            # first keyword (WITH ... INSERT) and, before Python 3.10, of
+            # DML with RETURNING. Only DML moves total_changes; changes() is
+            # the finished statement's own count, without trigger changes.
+            count = self._conn.execute("SELECT changes()").fetchone()[0]
+        return count
+
+    def in_transaction(self):
+        return self._conn.in_transaction
+
+    def _view_columns(self, scanned):
+        """``(name, type, 0, precision, scale, 2)`` per column of a query, via a TEMP VIEW.
+
+        sqlite3 does not expose sqlite3_column_decltype, but a view's
+        PRAGMA table_info reports the declared type of every column that is a
+        plain table column. Views cannot hold parameters, hence the NULL markers.
+        Returns None when the text does not make a view.
+        """
+        conn = self._conn
+        try:
+            conn.execute("CREATE TEMP VIEW _iw_describe AS " + scanned.nulled)
+            info = conn.execute("PRAGMA temp.table_info(_iw_describe)").fetchall()
+        except sqlite3_module().Error:
+            return None
+        finally:
+            conn.execute("DROP VIEW IF EXISTS temp._iw_describe")
+        seen = set()
+        columns = []
+        for row in info:
+            name = row[1]
+            # Undo the view's renaming of a repeated column.
+            match = _VIEW_DUPLICATE.match(name)
+            if match and match.group(1) in seen:
+                name = match.group(1)
+            seen.add(name)
+            name = scanned.original_name(name)
+            type_name, precision, scale = declared_type(row[2])
+            columns.append((name, type_name, 0, precision, scale, 2))
+        return tuple(columns)
+
+    def prepare(self, sql):
+        if EMPTY_SQL.match(sql):
+            return (), None  # as executing it: nothing happens
+        scanned = ScannedSql(sql)
+        if scanned.first_word == "PRAGMA":
+            return None, None  # many pragmas take effect while being compiled
+        with backend_errors(sqlite_error):
+            if scanned.first_word == "EXPLAIN":
+                # Running EXPLAIN never runs the statement it explains.
+                description = self._conn.execute(sql, (None,) * scanned.param_count).description
+                return tuple((d[0], "", 0, 0, 0, 2) for d in description), None
+            # EXPLAIN compiles the statement, with exactly the errors execution
+            # would raise, and lists its program without running it.
+            program = self._conn.execute("EXPLAIN " + sql, (None,) * scanned.param_count).fetchall()
+        if not any(instruction[1] == "ResultRow" for instruction in program):
+            return (), None
+        if scanned.first_word in QUERY_WORDS:
+            return self._view_columns(scanned), None
+        return None, None  # RETURNING: SQLite names its columns only when it runs
+
+    def close(self):
+        try:
+            if self._conn.in_transaction:
+                self._conn.rollback()
+        finally:
+            self._conn.close()

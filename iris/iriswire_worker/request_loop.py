@@ -1,0 +1,166 @@
+"""The request loop: start-up (configuration, driver, ``R`` frame), then one
+request at a time until ``X`` or end of input."""
+
+import json
+import marshal
+import os
+import sys
+import traceback
+
+from .cancel import Canceller
+from .catalog import Catalog
+from .drivers import DRIVERS
+from .drivers.base import Driver
+from .protocol import (
+    FLAG_DESCRIBE, PROTOCOL_VERSION, Channel, ProtocolError, WorkerError, batch_frames,
+    error_frame, frame, log, parse_prepare, parse_query)
+
+DEFAULT_BATCH_ROWS = 512
+
+
+class Worker:
+    """One session's requests: each is answered in full before the next is read."""
+
+    def __init__(self, channel: Channel, driver: Driver, batch_rows: int, canceller: Canceller):
+        self._channel = channel
+        self._driver = driver
+        self._batch_rows = batch_rows
+        self._canceller = canceller
+        self._handlers = {b"Q": self._query, b"P": self._prepare}
+        self._catalog = None
+
+    def _route(self, sql):
+        """The driver for `sql` and the text it runs: catalog statements go
+        to the in-memory pg_catalog (created on first use)."""
+        if Catalog.handles(sql):
+            if self._catalog is None:
+                self._catalog = Catalog()
+            return self._catalog.driver, Catalog.translate(sql)
+        return self._driver, sql
+
+    def serve(self):
+        """Answer requests until X or end of input."""
+        while True:
+            request = self._channel.read_frame()
+            if request is None or request[0] == b"X":
+                return
+            tag, payload = request
+            handler = self._handlers.get(tag)
+            with self._canceller:
+                try:
+                    if handler is None:
+                        raise WorkerError("08P01", "unknown request %r" % tag)
+                    handler(payload)
+                except WorkerError as error:
+                    self._error(error)
+                except (OSError, ProtocolError):
+                    raise
+                except Exception as exc:  # a bug here must not take the session down
+                    log("request failed: %s" % traceback.format_exc())
+                    self._error(WorkerError("XX000", "%s: %s" % (type(exc).__name__, exc)))
+
+    def _error(self, error):
+        try:
+            in_transaction = self._driver.in_transaction()
+        except Exception:  # the session itself is broken; the error still goes out
+            in_transaction = False
+        self._channel.send(error_frame(error, in_transaction))
+
+    def _query(self, payload):
+        flags, sql, params = parse_query(payload)
+        send, batch_rows = self._channel.send, self._batch_rows
+        driver, sql = self._route(sql)
+        columns, fetch = driver.execute(sql, params, bool(flags & FLAG_DESCRIBE))
+        parts = []
+        if columns is not None:
+            parts += frame(b"D", marshal.dumps(columns))
+            rows = fetch(batch_rows)
+            while True:
+                if rows:
+                    parts += batch_frames(rows)
+                if len(rows) < batch_rows:
+                    break
+                send(parts)  # stream: at most one batch is held here
+                parts = []
+                rows = fetch(batch_rows)
+        # Small results leave as one write: D, B and C together.
+        # The session's transaction state is the backend's, even after a catalog read.
+        send(parts + frame(b"C", marshal.dumps((driver.rowcount(), self._driver.in_transaction()))))
+
+    def _prepare(self, payload):
+        driver, sql = self._route(parse_prepare(payload))
+        self._channel.send(frame(b"T", marshal.dumps(driver.prepare(sql))))
+
+
+def load_config():
+    """IRISWIRE_WORKER_CONFIG, checked: a JSON object naming a known driver."""
+    text = os.environ.get("IRISWIRE_WORKER_CONFIG")
+    if not text:
+        raise WorkerError("F0000", "IRISWIRE_WORKER_CONFIG is not set")
+    try:
+        config = json.loads(text)
+    except ValueError as exc:
+        raise WorkerError("F0000", "IRISWIRE_WORKER_CONFIG is not valid JSON: %s" % exc)
+    if not isinstance(config, dict):
+        raise WorkerError("F0000", "IRISWIRE_WORKER_CONFIG must be a JSON object")
+    if config.get("driver") not in DRIVERS:
+        raise WorkerError("F0000", "unknown driver %r; expected one of %s" % (
+            config.get("driver"), ", ".join(sorted(DRIVERS))))
+    batch_rows = config.get("batch_rows", DEFAULT_BATCH_ROWS)
+    if not isinstance(batch_rows, int) or batch_rows < 1:
+        raise WorkerError("F0000", "batch_rows must be a positive integer")
+    return config
+
+
+def _private_stdio():
+    """Move the protocol pipes to private descriptors.
+
+    fd 1 then points at stderr and fd 0 at /dev/null, so a stray print() or a
+    library writing to stdout (the IRIS runtime, for one) lands in the log
+    instead of corrupting the frame stream.
+    """
+    read_fd, write_fd = os.dup(0), os.dup(1)
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)
+    os.close(null)
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    return Channel(read_fd, write_fd)
+
+
+def main():
+    """Run one worker; the exit status (0 after ``X`` or end of input)."""
+    canceller = Canceller()
+    canceller.install()
+    channel = _private_stdio()
+    try:
+        config = load_config()
+        driver = DRIVERS[config["driver"]](config)
+    except Exception as exc:
+        if isinstance(exc, WorkerError):
+            error = exc
+        else:  # the front end still gets its E frame
+            log("start-up failed: %s" % traceback.format_exc())
+            error = WorkerError("08001", "could not start the session: %s: %s" % (type(exc).__name__, exc))
+        log("start-up failed: %s %s" % (error.sqlstate, error.message))
+        channel.send(error_frame(error, False))
+        return 1
+    canceller.set_driver(driver)
+    channel.send(frame(b"R", marshal.dumps({
+        "protocol": PROTOCOL_VERSION, "driver": driver.name,
+        "server_version": driver.server_version, "pid": os.getpid()})))
+    worker = Worker(channel, driver, config.get("batch_rows", DEFAULT_BATCH_ROWS), canceller)
+    try:
+        worker.serve()
+    except ProtocolError as exc:
+        log("protocol error: %s" % exc)
+        return 1
+    except BrokenPipeError:
+        log("the front end closed the response pipe")
+        return 1
+    finally:
+        try:
+            driver.close()
+        except Exception as exc:
+            log("closing the session failed: %s" % exc)
+    return 0
