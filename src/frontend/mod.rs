@@ -4,7 +4,6 @@
 pub mod auth;
 pub mod clients;
 pub mod connection;
-pub mod encode;
 pub mod execute;
 pub mod handler;
 pub mod session;
