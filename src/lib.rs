@@ -4,15 +4,15 @@
 //! [`translate`] (PostgreSQL SQL → backend dialect) → [`pool`] (a worker per
 //! session or transaction) → [`bridge`] (framed pipes to a Python worker
 //! inside IRIS, or on SQLite by default) → back through
-//! [`frontend::encode`] and [`catalog`] to the client.
+//! [`pgtypes`] (type mapping and wire encoding) to the client.
 
 pub mod admin;
 pub mod bridge;
-pub mod catalog;
 pub mod config;
 pub mod frontend;
 pub mod http;
 pub mod logging;
+pub mod pgtypes;
 pub mod pool;
 pub mod server;
 pub mod state;

@@ -17,10 +17,10 @@ use pgwire::messages::response::CommandComplete;
 use crate::bridge::marshal::{self, Value, Writer};
 use crate::bridge::protocol::{self, ColumnMeta};
 use crate::bridge::{BackendError, BridgeError, Frame, Worker};
-use crate::catalog::types::{self, ColumnType};
 use crate::config::PoolMode;
-use crate::frontend::encode::{self, ValueError};
 use crate::frontend::session::{ActivePortal, Session};
+use crate::pgtypes::mapping::{self as types, ColumnType};
+use crate::pgtypes::{self, ValueError};
 use crate::pool::AcquireError;
 use crate::state::clients::{Client, InterruptReason};
 use crate::state::{Shared, TableColumns};
@@ -286,7 +286,7 @@ pub fn encode_params(
     for &p in &t.param_order {
         let raw = params.get(p).and_then(|b| b.as_deref());
         let ty = param_types.get(p).unwrap_or(&Type::TEXT);
-        encode::write_param(out, raw, ty, binary(p))?;
+        pgtypes::write_param(out, raw, ty, binary(p))?;
     }
     Ok(())
 }
@@ -475,7 +475,7 @@ where
             .map(|c| (&c.ty, c.scale))
             .unwrap_or((&Type::TEXT, None));
         let bin = binary.get(i).copied().unwrap_or(false);
-        encode::encode_field(scratch, v, ty, scale, bin).map_err(|e| value_error(&e))?;
+        pgtypes::encode_field(scratch, v, ty, scale, bin).map_err(|e| value_error(&e))?;
     }
     let data = scratch.split();
     client

@@ -27,8 +27,6 @@ use pgwire::messages::response::{
 use pgwire::messages::simplequery::Query;
 use pgwire::messages::startup::ParameterStatus;
 
-use crate::catalog::types;
-use crate::catalog::types::ColumnType;
 use crate::frontend::auth::ADMIN_DATABASE;
 use crate::frontend::execute::{
     self, ResultColumn, StreamEnd, bridge_failure, ensure_worker, error, release_if_idle,
@@ -37,6 +35,7 @@ use crate::frontend::execute::{
 use crate::frontend::session::{
     ActivePortal, Session, SessionCommand, SessionSlot, parse_session_command, reported_name,
 };
+use crate::pgtypes::mapping::{self as types, ColumnType};
 use crate::state::Shared;
 use crate::telemetry::{Command, Metrics};
 use crate::translate::lexer::split_statements;
@@ -144,7 +143,7 @@ impl Handler {
                                 Some(v) => crate::bridge::marshal::Value::Str(v),
                                 None => crate::bridge::marshal::Value::Null,
                             };
-                            crate::frontend::encode::encode_field(
+                            crate::pgtypes::encode_field(
                                 &mut data,
                                 &value,
                                 &Type::TEXT,
@@ -395,7 +394,7 @@ where
                     .await?;
             }
             let mut data = bytes::BytesMut::new();
-            crate::frontend::encode::encode_field(
+            crate::pgtypes::encode_field(
                 &mut data,
                 &crate::bridge::marshal::Value::Str(&value),
                 &Type::TEXT,

@@ -4,7 +4,6 @@
 pub mod accept_backoff;
 pub mod auth;
 pub mod connection;
-pub mod encode;
 pub mod errors;
 pub mod execute;
 pub mod framing;

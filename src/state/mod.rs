@@ -15,8 +15,8 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use crate::catalog::types::ColumnType;
 use crate::config::Config;
+use crate::pgtypes::mapping::ColumnType;
 use crate::pool::PoolRegistry;
 use crate::translate::cache::TranslationCache;
 

@@ -25,7 +25,7 @@ use thiserror::Error;
 use crate::bridge::ColumnMeta;
 
 pub mod vector;
-use crate::catalog::types::{self, ColumnType};
+use crate::pgtypes::mapping::{self as types, ColumnType};
 
 /// Bind messages count parameters in an Int16.
 pub const MAX_PARAMETERS: usize = 65535;

@@ -1,4 +1,5 @@
-//! Backend column types → PostgreSQL types.
+//! What iriswire tells clients about types: backend type names, ODBC codes
+//! and values mapped to PostgreSQL types (OIDs, sizes, names).
 
 use pgwire::api::Type;
 
@@ -13,12 +14,12 @@ pub struct ColumnType {
 }
 
 impl ColumnType {
-    pub fn of(ty: Type) -> Self {
+    pub(crate) fn of(ty: Type) -> Self {
         ColumnType { ty, scale: None }
     }
 
     /// From a declared type name such as `numeric(10,2)`.
-    pub fn from_declared(decl: &str) -> Option<Self> {
+    pub(crate) fn from_declared(decl: &str) -> Option<Self> {
         let ty = from_declared(decl)?;
         let scale = if ty == Type::NUMERIC {
             declared_scale(decl)
@@ -32,10 +33,14 @@ impl ColumnType {
 /// pgvector's `vector`: an extension type, so its OID is not fixed in
 /// PostgreSQL either; clients look it up in `pg_type` (which the bridge's
 /// catalog answers with these numbers). User-defined OIDs start at 16384.
-pub const VECTOR_OID: u32 = 16385;
-pub const VECTOR_ARRAY_OID: u32 = 16386;
+pub(crate) const VECTOR_OID: u32 = 16385;
+/// Its array type's OID: not read here, but the bridge's `pg_type` answers
+/// with it (iris/iriswire_worker.py), so the pair is recorded together.
+#[allow(dead_code)]
+pub(crate) const VECTOR_ARRAY_OID: u32 = 16386;
 
-pub static VECTOR: std::sync::LazyLock<Type> = std::sync::LazyLock::new(|| {
+/// pgvector's `vector` as a type pgwire can describe and compare.
+pub(crate) static VECTOR: std::sync::LazyLock<Type> = std::sync::LazyLock::new(|| {
     Type::new(
         "vector".into(),
         VECTOR_OID,
@@ -45,7 +50,7 @@ pub static VECTOR: std::sync::LazyLock<Type> = std::sync::LazyLock::new(|| {
 });
 
 /// A client-sent type OID: the built-in types and pgvector's `vector`.
-pub fn from_oid(oid: u32) -> Option<Type> {
+pub(crate) fn from_oid(oid: u32) -> Option<Type> {
     if oid == VECTOR_OID {
         return Some(VECTOR.clone());
     }
@@ -53,12 +58,12 @@ pub fn from_oid(oid: u32) -> Option<Type> {
 }
 
 /// Whether `ty` is pgvector's `vector`.
-pub fn is_vector(ty: &Type) -> bool {
+pub(crate) fn is_vector(ty: &Type) -> bool {
     ty.oid() == VECTOR_OID
 }
 
 /// The scale of `numeric(p,s)` (`s`), of `numeric(p)` (0); `None` for a bare `numeric`.
-pub fn declared_scale(decl: &str) -> Option<u16> {
+pub(crate) fn declared_scale(decl: &str) -> Option<u16> {
     let inner = decl.split_once('(')?.1.split(')').next()?;
     match inner.split_once(',') {
         Some((_, s)) => s.trim().parse().ok(),
@@ -100,7 +105,7 @@ mod odbc {
 /// Maps a declared type name (as written in `CREATE TABLE` through
 /// iriswire, or as IRIS names it) to a PostgreSQL type. `None` when the name
 /// says nothing useful (empty, or SQLite's typeless columns).
-pub fn from_declared(decl: &str) -> Option<Type> {
+pub(crate) fn from_declared(decl: &str) -> Option<Type> {
     let d = decl.trim().to_ascii_lowercase();
     if d.is_empty() {
         return None;
@@ -147,7 +152,7 @@ pub fn from_declared(decl: &str) -> Option<Type> {
 }
 
 /// Maps IRIS statement metadata (ODBC type code) to a PostgreSQL type.
-pub fn from_odbc(code: i64, precision: i64, scale: i64) -> Option<Type> {
+pub(crate) fn from_odbc(code: i64, precision: i64, scale: i64) -> Option<Type> {
     use odbc::*;
     Some(match code {
         BIT | BOOLEAN => Type::BOOL,
@@ -172,7 +177,7 @@ pub fn from_odbc(code: i64, precision: i64, scale: i64) -> Option<Type> {
 
 /// The type PostgreSQL would give a value of this shape when nothing else is
 /// known (expressions on SQLite).
-pub fn from_value(v: &Value<'_>) -> Option<Type> {
+pub(crate) fn from_value(v: &Value<'_>) -> Option<Type> {
     Some(match v {
         Value::Null => return None,
         Value::Bool(_) => Type::BOOL,
@@ -185,7 +190,7 @@ pub fn from_value(v: &Value<'_>) -> Option<Type> {
 }
 
 /// PostgreSQL's `typlen` for the RowDescription.
-pub fn type_size(t: &Type) -> i16 {
+pub(crate) fn type_size(t: &Type) -> i16 {
     match *t {
         Type::BOOL => 1,
         Type::INT2 => 2,
@@ -199,7 +204,7 @@ pub fn type_size(t: &Type) -> i16 {
 
 /// Maps a PostgreSQL type name as written in SQL (`int4`, `double precision`,
 /// `varchar(20)`) to a type; used for casts and parameter inference.
-pub fn from_sql_name(name: &str) -> Option<Type> {
+pub(crate) fn from_sql_name(name: &str) -> Option<Type> {
     match name.trim().to_ascii_lowercase().as_str() {
         "regclass" | "regtype" | "regproc" => Some(Type::OID),
         other => from_declared(other),
