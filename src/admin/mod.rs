@@ -3,11 +3,14 @@
 //! `RESUME`, `RELOAD` and `SHUTDOWN` act on the server. Column names follow
 //! PgBouncer's where the concept is the same, so existing tooling reads them.
 
+pub mod wire;
+
 use std::sync::atomic::Ordering;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use pgwire::api::Type;
 
+use crate::frontend::errors::{CONFIG_FILE_ERROR, OBJECT_NOT_IN_PREREQUISITE_STATE, SYNTAX_ERROR};
 use crate::pgtypes::datetime::civil_from_days;
 use crate::state::Shared;
 use crate::state::clients::ClientState;
@@ -85,7 +88,10 @@ pub async fn run(shared: &Shared, sql: &str) -> Result<Reply, AdminError> {
         }
         ["RESUME"] => {
             if !shared.lifecycle.is_paused() {
-                return Err(err("55000", "the server is not paused"));
+                return Err(err(
+                    OBJECT_NOT_IN_PREREQUISITE_STATE,
+                    "the server is not paused",
+                ));
             }
             shared.lifecycle.set_paused(false);
             Ok(done("RESUME"))
@@ -100,7 +106,7 @@ pub async fn run(shared: &Shared, sql: &str) -> Result<Reply, AdminError> {
                     .collect(),
             }),
             Err(e) => Err(err(
-                "F0000",
+                CONFIG_FILE_ERROR,
                 format!("configuration not reloaded, nothing changed: {e}"),
             )),
         },
@@ -109,7 +115,7 @@ pub async fn run(shared: &Shared, sql: &str) -> Result<Reply, AdminError> {
             Ok(done("SHUTDOWN"))
         }
         _ => Err(err(
-            "42601",
+            SYNTAX_ERROR,
             format!(
                 "unknown admin console command: {:?}; SHOW HELP lists the commands",
                 sql.trim()

@@ -22,7 +22,11 @@ use pgwire::error::{PgWireError, PgWireResult};
 use pgwire::messages::{PgWireBackendMessage, PgWireFrontendMessage};
 
 use crate::config::{Config, User};
-use crate::frontend::execute::fatal;
+use crate::frontend::errors::fatal;
+use crate::frontend::errors::{
+    CANNOT_CONNECT_NOW, INSUFFICIENT_PRIVILEGE, INVALID_AUTHORIZATION_SPECIFICATION,
+    INVALID_CATALOG_NAME, INVALID_PASSWORD, TOO_MANY_CONNECTIONS,
+};
 use crate::frontend::session::{SERVER_VERSION, Session, SessionSlot};
 use crate::state::Phase;
 use crate::state::Shared;
@@ -49,7 +53,7 @@ impl UserSource {
 
 fn auth_failed(user: &str) -> PgWireError {
     fatal(
-        "28P01",
+        INVALID_PASSWORD,
         format!("password authentication failed for user \"{user}\""),
     )
 }
@@ -179,8 +183,8 @@ impl Startup {
     async fn check_database<C: ClientInfo>(&self, client: &C) -> PgWireResult<()> {
         let (user, database) = user_and_database(client);
         match self.shared.pools.acquire(&database, &user).await {
-            Err(e) if e.sqlstate() == "3D000" => Err(fatal(
-                "3D000",
+            Err(e) if e.sqlstate() == INVALID_CATALOG_NAME => Err(fatal(
+                INVALID_CATALOG_NAME,
                 format!("database \"{database}\" does not exist"),
             )),
             _ => Ok(()),
@@ -206,7 +210,7 @@ impl Startup {
         self.shared
             .clients
             .identify(&entry.0, identity, config)
-            .map_err(|limit| fatal("53300", limit.to_string()))
+            .map_err(|limit| fatal(TOO_MANY_CONNECTIONS, limit.to_string()))
     }
 
     fn finish_session<C: ClientInfo>(&self, client: &C, config: &Config) {
@@ -298,17 +302,20 @@ impl StartupHandler for Startup {
                 let (user, database) = user_and_database(client);
                 if user.is_empty() {
                     return Err(fatal(
-                        "28000",
+                        INVALID_AUTHORIZATION_SPECIFICATION,
                         "no PostgreSQL user name specified in startup packet",
                     ));
                 }
                 if self.shared.lifecycle.phase() != Phase::Running {
-                    return Err(fatal("57P03", "the database system is shutting down"));
+                    return Err(fatal(
+                        CANNOT_CONNECT_NOW,
+                        "the database system is shutting down",
+                    ));
                 }
                 if database == ADMIN_DATABASE {
                     if !config.is_admin(&user) {
                         return Err(fatal(
-                            "42501",
+                            INSUFFICIENT_PRIVILEGE,
                             format!(
                                 "permission denied for the iriswire admin console: \"{user}\" is not in server.admin_users and has no admin = true"
                             ),
@@ -316,7 +323,7 @@ impl StartupHandler for Startup {
                     }
                 } else if self.shared.pools.pool(&database, &user).is_err() {
                     return Err(fatal(
-                        "3D000",
+                        INVALID_CATALOG_NAME,
                         format!("database \"{database}\" does not exist"),
                     ));
                 }
@@ -324,7 +331,7 @@ impl StartupHandler for Startup {
                     // Trust: only when no users are configured, and only on loopback.
                     if !client.socket_addr().ip().is_loopback() {
                         return Err(fatal(
-                            "28000",
+                            INVALID_AUTHORIZATION_SPECIFICATION,
                             "trust authentication is only allowed for loopback connections",
                         ));
                     }

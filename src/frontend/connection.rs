@@ -23,6 +23,9 @@ use tokio::time::Instant;
 
 use crate::frontend::Handlers;
 use crate::frontend::auth::ClientHandle;
+use crate::frontend::errors::{
+    ADMIN_SHUTDOWN, IDLE_IN_TRANSACTION_SESSION_TIMEOUT, IDLE_SESSION_TIMEOUT,
+};
 use crate::frontend::framing::{FrameReader, Inbound, Stage};
 use crate::state::Phase;
 use crate::state::Shared;
@@ -42,15 +45,15 @@ impl Farewell {
     fn error(&self) -> ErrorInfo {
         let (code, msg) = match self {
             Farewell::Shutdown => (
-                "57P01",
+                ADMIN_SHUTDOWN,
                 "terminating connection due to administrator command",
             ),
             Farewell::IdleSession => (
-                "57P05",
+                IDLE_SESSION_TIMEOUT,
                 "terminating connection due to idle-session timeout",
             ),
             Farewell::IdleInTransaction => (
-                "25P03",
+                IDLE_IN_TRANSACTION_SESSION_TIMEOUT,
                 "terminating connection due to idle-in-transaction timeout",
             ),
         };

@@ -3,12 +3,21 @@
 
 pub mod accept_backoff;
 pub mod auth;
+pub mod columns;
 pub mod connection;
+pub mod describe;
 pub mod errors;
-pub mod execute;
+pub mod extended;
 pub mod framing;
 pub mod handler;
+pub mod lease;
+pub mod parse;
 pub mod session;
+pub mod session_wire;
+pub mod simple;
+pub mod stream;
+pub mod supervise;
+pub mod transaction;
 
 use std::sync::Arc;
 

@@ -1,0 +1,45 @@
+//! The session's bridge worker: taken from the pool when a statement needs
+//! one, given back when the pool mode allows.
+
+use pgwire::error::PgWireResult;
+
+use crate::config::PoolMode;
+use crate::frontend::errors::acquire_failure;
+use crate::frontend::session::Session;
+use crate::state::Shared;
+
+/// Ensures the session holds a worker, checking one out of its pool.
+pub async fn ensure_worker(shared: &Shared, s: &mut Session) -> PgWireResult<()> {
+    if s.worker.is_none() {
+        if let Some(c) = &s.client {
+            c.set_state(crate::state::clients::ClientState::Waiting);
+        }
+        let started = std::time::Instant::now();
+        let got = shared.pools.acquire(&s.database, &s.user).await;
+        if let Some(st) = &s.stats {
+            st.waited(started.elapsed());
+        }
+        if let Some(c) = &s.client {
+            c.set_state(crate::state::clients::ClientState::Active);
+        }
+        let w = got.map_err(|e| acquire_failure(&e))?;
+        if let Some(c) = &s.client {
+            c.worker_pid
+                .store(w.pid(), std::sync::atomic::Ordering::Relaxed);
+        }
+        s.worker = Some(w);
+    }
+    Ok(())
+}
+
+/// In transaction pooling, hands the worker back once no transaction is open.
+pub fn release_if_idle(shared: &Shared, s: &mut Session) {
+    if shared.config().pool_mode == PoolMode::Transaction
+        && s.active.is_none()
+        && s.worker
+            .as_ref()
+            .is_some_and(|w| !w.in_transaction && !w.is_busy())
+    {
+        s.release_worker();
+    }
+}
