@@ -16,7 +16,7 @@ import re
 import types
 import unittest
 
-from test_worker import STANDIN, WorkerTestCase, worker_module as w
+from test_worker import WorkerTestCase, standin_env, worker_module as w
 
 VECTOR_OID = 16385
 
@@ -211,7 +211,7 @@ class CatalogOnIrisEmbeddedTest(CatalogTests, WorkerTestCase):
     config = {"driver": "iris-embedded", "namespace": "USER"}
 
     def worker(self):
-        return self.start(self.config, env={"PYTHONPATH": STANDIN, "IRIS_STANDIN_DB": self.database})
+        return self.start(self.config, env=standin_env(self.database))
 
 
 class CatalogOnIrisNativeTest(CatalogOnIrisEmbeddedTest):
