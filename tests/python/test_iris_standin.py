@@ -469,6 +469,15 @@ def test_schema_case_and_column_spelling(db):
     refused(db, "SELECT id FROM nowhere.people", -30)
 
 
+def test_information_schema_columns_as_iris(db):
+    db.run("CREATE TABLE m (id INTEGER NOT NULL, amount NUMERIC(10,2), name VARCHAR(20), note VARCHAR)")
+    rows = db.run("SELECT COLUMN_NAME, DATA_TYPE, CHARACTER_MAXIMUM_LENGTH, NUMERIC_PRECISION, NUMERIC_SCALE, "
+                  "IS_NULLABLE FROM INFORMATION_SCHEMA.COLUMNS WHERE TABLE_SCHEMA = ? AND LOWER(TABLE_NAME) = "
+                  "LOWER(?) ORDER BY ORDINAL_POSITION", "SQLUser", "M")
+    assert rows == [("id", "integer", None, None, None, "NO"), ("amount", "numeric", None, 10, 2, "YES"),
+                    ("name", "varchar", 20, None, None, "YES"), ("note", "varchar", 1, None, None, "YES")]
+
+
 def test_lenient_mode_is_the_old_stand_in():
     iris = load_standin(strict="0")
     db = Embedded(iris)

@@ -17,8 +17,7 @@ SQL runs on sqlite3. With IRIS_STANDIN_STRICT=1 (the default) the stand-in
 speaks IRIS's dialect: it refuses what IRIS refuses, with IRIS's SQLCODE and
 %msg (rules.py, each rule with its source), and gives IRIS's answers where
 SQLite's differ (SQLUPPER collation, $TLEVEL, stream OIDs, vectors as
-"1,2,3", 7/2 = 3.5, ...; see /work/notes/iris-rules.md and the module
-docstrings). IRIS_STANDIN_VERSION (2024.1, 2024.3, 2025.1) picks the release.
+"1,2,3", 7/2 = 3.5, ...; each module's docstring names its sources). IRIS_STANDIN_VERSION (2024.1, 2024.3, 2025.1) picks the release.
 With IRIS_STANDIN_STRICT=0 it is the lenient stand-in the IRIS-path tests
 were first written against: SQLite's dialect, errors mapped to SQLCODEs.
 
@@ -27,7 +26,7 @@ Errors come back as the SQLCODE and %msg IRIS gives for the same failure
 follow ObjectScript's convention on the embedded side: "" is NULL, $C(0) is ''.
 
 Environment: IRIS_STANDIN_DB (sqlite file, default in-memory); namespaces
-USER and %SYS exist. IRIS_STANDIN_DOWN_FILE: while that file exists,
+USER and %SYS exist, and those IRIS_STANDIN_NAMESPACES lists (comma-separated). IRIS_STANDIN_DOWN_FILE: while that file exists,
 ``connect()`` refuses as a stopped IRIS instance does (for outage tests).
 """
 

@@ -187,6 +187,21 @@ def date_trunc(part, value):
     return moment.strftime("%Y-%m-%d %H:%M:%S")
 
 
+def type_argument(declared, which):
+    """CHARACTER_MAXIMUM_LENGTH / NUMERIC_PRECISION / NUMERIC_SCALE of a declared type."""
+    kind = category_of(declared or "")
+    if kind is None:
+        return None
+    arguments = [int(part) for part in declared.partition("(")[2].rstrip(")").split(",") if part.strip().isdigit()]
+    if which == "length" and kind[0] == "string":
+        return arguments[0] if arguments else 1  # VARCHAR is %String(MAXLEN=1)
+    if which in ("precision", "scale") and kind[0] == "numeric":
+        if which == "precision":
+            return arguments[0] if arguments else 15
+        return arguments[1] if len(arguments) > 1 else 0
+    return None
+
+
 def register(connection, session):
     """Install the collations and functions on a sqlite3 connection. ``session``
     supplies $TLEVEL and the isolation level, and receives the last error a
@@ -218,7 +233,7 @@ def register(connection, session):
             ("iris_zversion", 0, lambda: _settings.ZVERSION), ("iris_getoption", 1, getoption),
             ("iris_data_type", 1, lambda declared: (
                 declared.split("(")[0].split()[0].lower() if declared and category_of(declared) else declared)),
-            ("iris_vector_length", 1, vector_length), ("to_vector", 1, to_vector), ("to_vector", 2, to_vector),
+            ("iris_type_argument", 2, type_argument), ("iris_vector_length", 1, vector_length), ("to_vector", 1, to_vector), ("to_vector", 2, to_vector),
             ("to_vector", 3, to_vector), ("vector_cosine", 2, vector_cosine),
             ("vector_dot_product", 2, vector_dot_product), ("date_trunc", 2, date_trunc),
             ("last_identity", 0, lambda: session.last_identity)):

@@ -1,9 +1,9 @@
 """The stand-in's switches, read once from the environment.
 
-IRIS_STANDIN_STRICT: "1" (default) refuses what IRIS refuses and applies
-IRIS's semantics (see rules.py and semantics.md-style notes in
-/work/notes/iris-rules.md); "0" is the lenient stand-in the IRIS-path tests
-were written against (SQLite's dialect, version "0.0.0-standin").
+IRIS_STANDIN_STRICT: "1" (default) refuses what IRIS refuses (rules.py) and
+applies IRIS's semantics (_ddl.py, _rewrite.py, _functions.py, _results.py,
+_engine.py); "0" is the lenient stand-in the IRIS-path tests were written
+against (SQLite's dialect, version "0.0.0-standin").
 
 IRIS_STANDIN_VERSION: 2024.1, 2024.3 or 2025.1 (default), the IRIS release
 to imitate. It gates the features that appeared in a release (LIMIT/OFFSET,
