@@ -26,7 +26,8 @@ Errors come back as the SQLCODE and %msg IRIS gives for the same failure
 follow ObjectScript's convention on the embedded side: "" is NULL, $C(0) is ''.
 
 Environment: IRIS_STANDIN_DB (sqlite file, default in-memory); namespaces
-USER and %SYS exist, and those IRIS_STANDIN_NAMESPACES lists (comma-separated). IRIS_STANDIN_DOWN_FILE: while that file exists,
+USER and %SYS exist, and those IRIS_STANDIN_NAMESPACES lists (comma-separated,
+"*" for any). IRIS_STANDIN_DOWN_FILE: while that file exists,
 ``connect()`` refuses as a stopped IRIS instance does (for outage tests).
 """
 

@@ -13,10 +13,17 @@ from . import _engine, _settings
 from ._errors import IrisSqlError, status_text
 from ._results import strict_value
 
-# USER and %SYS, and any listed in IRIS_STANDIN_NAMESPACES (comma-separated), so
-# suites written against other database names can run on the IRIS path.
-NAMESPACES = {"USER", "%SYS"} | {
-    name.strip().upper() for name in os.environ.get("IRIS_STANDIN_NAMESPACES", "").split(",") if name.strip()}
+# USER and %SYS, and any listed in IRIS_STANDIN_NAMESPACES (comma-separated; "*":
+# every name), so suites written against other database names can run on the IRIS path.
+_LISTED = {name.strip().upper() for name in os.environ.get("IRIS_STANDIN_NAMESPACES", "").split(",") if name.strip()}
+
+
+class _Namespaces(set):
+    def __contains__(self, name):
+        return "*" in _LISTED or set.__contains__(self, name)
+
+
+NAMESPACES = _Namespaces({"USER", "%SYS"} | _LISTED)
 
 
 class _List:

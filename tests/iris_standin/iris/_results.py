@@ -20,7 +20,6 @@ arithmetic is an integer (IRIS numbers are decimal: 6/2 is 3).
 
 import decimal
 import re
-import sqlite3
 
 from ._functions import parse_vector, vector_text
 from ._lexer import identifier_name
@@ -143,6 +142,3 @@ def strict_value(value, column, streams, embedded):
         return int(value)
     return value
 
-
-def is_sqlite_error(exc):
-    return isinstance(exc, sqlite3.Error)
