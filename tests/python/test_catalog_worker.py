@@ -16,7 +16,7 @@ import re
 import types
 import unittest
 
-from test_worker import STANDIN, WorkerTestCase
+from test_worker import WorkerTestCase, standin_env
 
 from iriswire_worker import catalog
 
@@ -213,7 +213,7 @@ class CatalogOnIrisEmbeddedTest(CatalogTests, WorkerTestCase):
     config = {"driver": "iris-embedded", "namespace": "USER"}
 
     def worker(self):
-        return self.start(self.config, env={"PYTHONPATH": STANDIN, "IRIS_STANDIN_DB": self.database})
+        return self.start(self.config, env=standin_env(self.database))
 
 
 class CatalogOnIrisNativeTest(CatalogOnIrisEmbeddedTest):
