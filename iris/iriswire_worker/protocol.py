@@ -70,20 +70,33 @@ class Channel:
             view = view[os.write(self._write_fd, view):]
 
 
+# Version 2, the last without back-references (version 3 added them): a
+# payload that holds one tuple object twice (a description whose columns
+# share a type tuple, a result that repeats a row object) would otherwise
+# carry a reference to a container, which the front end's borrowing decoder
+# cannot follow. It costs three bytes per short string.
+MARSHAL_VERSION = 2
+
+
+def dumps(value):
+    """``marshal.dumps`` in the version the front end reads."""
+    return marshal.dumps(value, MARSHAL_VERSION)
+
+
 def frame(tag, payload):
     """Header and payload as separate pieces, so a send joins them once."""
     return [_HEADER.pack(tag, len(payload)), payload]
 
 
 def error_frame(error, in_transaction):
-    return frame(b"E", marshal.dumps((
+    return frame(b"E", dumps((
         error.sqlstate, error.message, error.detail, error.hint,
         error.backend_code, bool(in_transaction))))
 
 
 def batch_frames(rows):
     """``B`` frames for ``rows``, split in halves in the rare case one passes 1 GiB."""
-    payload = marshal.dumps(rows)
+    payload = dumps(rows)
     if len(payload) <= MAX_FRAME:
         return frame(b"B", payload)
     if len(rows) == 1:

@@ -2,7 +2,6 @@
 request at a time until ``X`` or end of input."""
 
 import json
-import marshal
 import os
 import sys
 import traceback
@@ -12,7 +11,7 @@ from .catalog import Catalog
 from .drivers import DRIVERS
 from .drivers.base import Driver
 from .protocol import (
-    FLAG_DESCRIBE, PROTOCOL_VERSION, Channel, ProtocolError, WorkerError, batch_frames,
+    FLAG_DESCRIBE, PROTOCOL_VERSION, Channel, ProtocolError, WorkerError, batch_frames, dumps,
     error_frame, frame, log, parse_prepare, parse_query)
 
 DEFAULT_BATCH_ROWS = 512
@@ -73,7 +72,7 @@ class Worker:
         columns, fetch = driver.execute(sql, params, bool(flags & FLAG_DESCRIBE))
         parts = []
         if columns is not None:
-            parts += frame(b"D", marshal.dumps(columns))
+            parts += frame(b"D", dumps(columns))
             rows = fetch(batch_rows)
             while True:
                 if rows:
@@ -85,11 +84,11 @@ class Worker:
                 rows = fetch(batch_rows)
         # Small results leave as one write: D, B and C together.
         # The session's transaction state is the backend's, even after a catalog read.
-        send(parts + frame(b"C", marshal.dumps((driver.rowcount(), self._driver.in_transaction()))))
+        send(parts + frame(b"C", dumps((driver.rowcount(), self._driver.in_transaction()))))
 
     def _prepare(self, payload):
         driver, sql = self._route(parse_prepare(payload))
-        self._channel.send(frame(b"T", marshal.dumps(driver.prepare(sql))))
+        self._channel.send(frame(b"T", dumps(driver.prepare(sql))))
 
 
 def load_config():
@@ -146,7 +145,7 @@ def main():
         channel.send(error_frame(error, False))
         return 1
     canceller.set_driver(driver)
-    channel.send(frame(b"R", marshal.dumps({
+    channel.send(frame(b"R", dumps({
         "protocol": PROTOCOL_VERSION, "driver": driver.name,
         "server_version": driver.server_version, "pid": os.getpid()})))
     worker = Worker(channel, driver, config.get("batch_rows", DEFAULT_BATCH_ROWS), canceller)

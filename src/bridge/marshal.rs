@@ -59,6 +59,11 @@ impl<'a> Reader<'a> {
         }
     }
 
+    /// The type code of the next object, without its reference flag.
+    pub fn peek_code(&self) -> Option<u8> {
+        self.buf.get(self.pos).map(|b| b & !FLAG_REF)
+    }
+
     pub fn is_at_end(&self) -> bool {
         self.pos >= self.buf.len()
     }
