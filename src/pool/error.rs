@@ -34,7 +34,7 @@ pub enum AcquireError {
 }
 
 impl AcquireError {
-    pub fn sqlstate(&self) -> &str {
+    pub(crate) fn sqlstate(&self) -> &str {
         match self {
             AcquireError::NoSuchDatabase(_) => "3D000",
             AcquireError::Timeout { .. } => "53300",

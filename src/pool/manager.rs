@@ -26,11 +26,11 @@ pub type PooledWorker = managed::Object<WorkerManager>;
 
 /// A live worker, for the admin console's `SHOW SERVERS`.
 #[derive(Debug, Clone)]
-pub struct WorkerInfo {
-    pub pid: u32,
-    pub database: String,
-    pub user: String,
-    pub started: SystemTime,
+pub(crate) struct WorkerInfo {
+    pub(crate) pid: u32,
+    pub(crate) database: String,
+    pub(crate) user: String,
+    pub(crate) started: SystemTime,
 }
 
 /// Every live worker of the process, by pid.

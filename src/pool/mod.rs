@@ -19,5 +19,6 @@ mod manager;
 mod registry;
 
 pub use error::AcquireError;
-pub use manager::{PooledWorker, WorkerInfo, WorkerManager, WorkerPool};
+pub(crate) use manager::WorkerInfo;
+pub use manager::{PooledWorker, WorkerManager, WorkerPool};
 pub use registry::PoolRegistry;

@@ -32,7 +32,7 @@ pub struct PoolRegistry {
 }
 
 impl PoolRegistry {
-    pub fn new(config: Arc<ArcSwap<Config>>, script: PathBuf) -> Self {
+    pub(crate) fn new(config: Arc<ArcSwap<Config>>, script: PathBuf) -> Self {
         PoolRegistry {
             config,
             script,
@@ -45,7 +45,7 @@ impl PoolRegistry {
     }
 
     /// Live workers, by pid.
-    pub fn workers(&self) -> Vec<WorkerInfo> {
+    pub(crate) fn workers(&self) -> Vec<WorkerInfo> {
         self.workers
             .lock()
             .expect("worker list")
@@ -60,12 +60,12 @@ impl PoolRegistry {
     }
 
     /// Worker starts in progress in all pools.
-    pub fn starting(&self) -> usize {
+    pub(crate) fn starting(&self) -> usize {
         self.starting.load(Ordering::Relaxed)
     }
 
     /// Applies a reloaded configuration to the pools that exist.
-    pub fn apply_config(&self) {
+    pub(crate) fn apply_config(&self) {
         let max = self.config.load().pool_max_size;
         for p in self.pools.lock().expect("pool registry lock").values() {
             p.resize(max);
@@ -111,7 +111,7 @@ impl PoolRegistry {
 
     /// The pool of `database`/`user`, created (and warmed to
     /// `pool.min_size` in the background) on first use.
-    pub fn pool(&self, database: &str, user: &str) -> Result<WorkerPool, AcquireError> {
+    pub(crate) fn pool(&self, database: &str, user: &str) -> Result<WorkerPool, AcquireError> {
         if !Self::valid_database(database) {
             return Err(AcquireError::NoSuchDatabase(database.to_owned()));
         }
@@ -162,7 +162,11 @@ impl PoolRegistry {
 
     /// Checks a worker out for `database`/`user`, waiting at most the
     /// configured acquire timeout; fails at once while the circuit is open.
-    pub async fn acquire(&self, database: &str, user: &str) -> Result<PooledWorker, AcquireError> {
+    pub(crate) async fn acquire(
+        &self,
+        database: &str,
+        user: &str,
+    ) -> Result<PooledWorker, AcquireError> {
         let pool = self.pool(database, user)?;
         self.breaker.check()?;
         let cfg = self.config.load_full();
@@ -213,7 +217,7 @@ impl PoolRegistry {
     }
 
     /// Size, free and waiting counts of every pool, for `/health`.
-    pub fn statuses(&self) -> Vec<((String, String), deadpool::Status)> {
+    pub(crate) fn statuses(&self) -> Vec<((String, String), deadpool::Status)> {
         let pools = self.pools.lock().expect("pool registry lock");
         let mut out: Vec<_> = pools.iter().map(|(k, p)| (k.clone(), p.status())).collect();
         out.sort_by(|a, b| a.0.cmp(&b.0));
@@ -223,7 +227,7 @@ impl PoolRegistry {
     /// Closes every pool: idle workers roll back and exit within `grace`
     /// (then are killed); workers still checked out are killed when their
     /// session lets go of them.
-    pub async fn shutdown(&self, grace: Duration) {
+    pub(crate) async fn shutdown(&self, grace: Duration) {
         let pools: Vec<WorkerPool> = self
             .pools
             .lock()
