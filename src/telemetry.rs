@@ -8,8 +8,6 @@ use std::time::Duration;
 use metrics::{Counter, Gauge, Histogram};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
-use crate::translate::{StatementKind, VectorOp, VectorUse};
-
 /// Seconds; from 100 µs (a cached `SELECT 1` is ~200 µs end to end) to 30 s.
 pub const LATENCY_BUCKETS: &[f64] = &[
     0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
@@ -39,20 +37,6 @@ impl Command {
         Command::Other,
     ];
 
-    pub fn of(kind: &StatementKind) -> Command {
-        match kind {
-            StatementKind::Select => Command::Select,
-            StatementKind::Insert => Command::Insert,
-            StatementKind::Update => Command::Update,
-            StatementKind::Delete => Command::Delete,
-            StatementKind::Ddl => Command::Ddl,
-            StatementKind::Begin | StatementKind::Commit | StatementKind::Rollback => {
-                Command::Transaction
-            }
-            _ => Command::Other,
-        }
-    }
-
     fn label(self) -> &'static str {
         match self {
             Command::Select => "SELECT",
@@ -62,6 +46,31 @@ impl Command {
             Command::Ddl => "DDL",
             Command::Transaction => "TRANSACTION",
             Command::Other => "OTHER",
+        }
+    }
+}
+
+/// The `operator` label of the vector metrics: pgvector's distance
+/// operators (`<->`, `<=>`, `<#>`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VectorDistance {
+    L2,
+    Cosine,
+    InnerProduct,
+}
+
+impl VectorDistance {
+    const ALL: [VectorDistance; 3] = [
+        VectorDistance::L2,
+        VectorDistance::Cosine,
+        VectorDistance::InnerProduct,
+    ];
+
+    fn label(self) -> &'static str {
+        match self {
+            VectorDistance::L2 => "l2",
+            VectorDistance::Cosine => "cosine",
+            VectorDistance::InnerProduct => "inner_product",
         }
     }
 }
@@ -162,7 +171,7 @@ pub struct Metrics {
     pub worker_exits_timeout: Counter,
     pub worker_exits_shutdown: Counter,
     pub pool_workers_starting: Gauge,
-    /// Indexed by `VectorOp as usize * 2 + top_k as usize`.
+    /// Indexed by `VectorDistance as usize * 2 + top_k as usize`.
     vector: Vec<QueryHandles>,
     pub translation_hits: Counter,
     pub translation_misses: Counter,
@@ -290,7 +299,7 @@ impl Metrics {
                 pool_workers_starting: metrics::gauge!(
                     "iriswire_pool_workers", "state" => "starting"
                 ),
-                vector: VectorOp::ALL
+                vector: VectorDistance::ALL
                     .iter()
                     .flat_map(|op| {
                         ["false", "true"].map(|top_k| {
@@ -344,8 +353,8 @@ impl Metrics {
     }
 
     /// A statement (or Execute) that used a pgvector distance operator.
-    pub fn vector_query(&self, v: VectorUse, elapsed: Duration) {
-        let h = &self.vector[v.op as usize * 2 + v.top_k as usize];
+    pub fn vector_query(&self, op: VectorDistance, top_k: bool, elapsed: Duration) {
+        let h = &self.vector[op as usize * 2 + top_k as usize];
         h.duration.record(elapsed.as_secs_f64());
         h.total.increment(1);
     }

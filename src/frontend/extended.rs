@@ -20,7 +20,9 @@ use pgwire::messages::extendedquery::{
 };
 use pgwire::messages::response::{EmptyQueryResponse, ReadyForQuery};
 
-use super::handler::{Handler, PreparedStatement, Statement, UnusedParser, complete, slot};
+use super::handler::{
+    Handler, PreparedStatement, Statement, UnusedParser, command_of, complete, slot,
+};
 use super::session_wire::{run_local, send_notice};
 use super::transaction::{ABORTED, Plan, in_transaction, plan, txn_status};
 use crate::frontend::auth::ADMIN_DATABASE;
@@ -35,7 +37,6 @@ use crate::frontend::session::{ActivePortal, Session, SessionSlot, parse_session
 use crate::frontend::stream;
 use crate::frontend::stream::ResultStream;
 use crate::frontend::supervise;
-use crate::telemetry::Command;
 use crate::translate::StatementKind;
 use crate::translate::lexer::split_statements;
 
@@ -327,11 +328,11 @@ impl ExtendedQueryHandler for Handler {
         let max_rows = message.max_rows.max(0) as usize;
         let started = std::time::Instant::now();
         let r = self.execute_portal(client, &mut s, &portal, max_rows).await;
-        let command = Command::of(&portal.statement.statement.translation.kind);
+        let command = command_of(&portal.statement.statement.translation.kind);
         let stmt = &portal.statement.statement;
         let elapsed = started.elapsed();
         if let Some(v) = stmt.translation.vector {
-            self.metrics.vector_query(v, elapsed);
+            self.vector_metrics(v, elapsed);
         }
         if let Some(st) = &s.stats {
             st.query(elapsed);

@@ -24,8 +24,8 @@ use crate::frontend::lease::{ensure_worker, release_if_idle};
 use crate::frontend::session::{Session, SessionSlot};
 use crate::frontend::stream::StreamEnd;
 use crate::state::Shared;
-use crate::telemetry::{Command, Metrics};
-use crate::translate::{StatementKind, Translation};
+use crate::telemetry::{Command, Metrics, VectorDistance};
+use crate::translate::{StatementKind, Translation, VectorOp, VectorUse};
 
 /// A statement prepared with Parse.
 #[derive(Debug)]
@@ -231,4 +231,31 @@ where
         )))
         .await?;
     Ok(())
+}
+
+/// The `command` label of a statement's metrics.
+pub(super) fn command_of(kind: &StatementKind) -> Command {
+    match kind {
+        StatementKind::Select => Command::Select,
+        StatementKind::Insert => Command::Insert,
+        StatementKind::Update => Command::Update,
+        StatementKind::Delete => Command::Delete,
+        StatementKind::Ddl => Command::Ddl,
+        StatementKind::Begin | StatementKind::Commit | StatementKind::Rollback => {
+            Command::Transaction
+        }
+        _ => Command::Other,
+    }
+}
+
+impl Handler {
+    /// Counts a statement that used a pgvector distance operator.
+    pub(super) fn vector_metrics(&self, v: VectorUse, elapsed: std::time::Duration) {
+        let op = match v.op {
+            VectorOp::L2 => VectorDistance::L2,
+            VectorOp::Cosine => VectorDistance::Cosine,
+            VectorOp::InnerProduct => VectorDistance::InnerProduct,
+        };
+        self.metrics.vector_query(op, v.top_k, elapsed);
+    }
 }

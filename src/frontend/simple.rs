@@ -15,7 +15,7 @@ use pgwire::messages::PgWireBackendMessage;
 use pgwire::messages::response::{EmptyQueryResponse, ReadyForQuery, TransactionStatus};
 use pgwire::messages::simplequery::Query;
 
-use super::handler::{Handler, complete, slot};
+use super::handler::{Handler, command_of, complete, slot};
 use super::session_wire::{run_local, send_notice};
 use super::transaction::{ABORTED, Plan, plan, txn_status};
 use crate::frontend::auth::ADMIN_DATABASE;
@@ -182,7 +182,7 @@ impl SimpleQueryHandler for Handler {
             let started = std::time::Instant::now();
             let (command, vector, r) = match self.shared.translations.get(sql) {
                 Ok(t) => (
-                    Command::of(&t.kind),
+                    command_of(&t.kind),
                     t.vector,
                     self.simple_statement(client, &mut s, sql, t).await,
                 ),
@@ -194,7 +194,7 @@ impl SimpleQueryHandler for Handler {
             };
             let elapsed = started.elapsed();
             if let Some(v) = vector {
-                self.metrics.vector_query(v, elapsed);
+                self.vector_metrics(v, elapsed);
             }
             if let Some(st) = &s.stats {
                 st.query(elapsed);
