@@ -196,7 +196,7 @@ fn config(shared: &Shared) -> Table {
 fn pools(shared: &Shared) -> Table {
     let cfg = shared.config();
     let clients = shared.clients.list();
-    let mode = match cfg.pool_mode {
+    let mode = match cfg.pool.mode {
         crate::config::PoolMode::Session => "session",
         crate::config::PoolMode::Transaction => "transaction",
     };

@@ -11,9 +11,9 @@ pub fn render(shared: &Shared) -> String {
     let m = Metrics::install();
     let pools = &shared.pools;
     let config = shared.config();
-    let max_per_pool = config.pool_max_size;
+    let max_per_pool = config.pool.max_size;
     m.max_client_connections
-        .set(config.max_client_connections as f64);
+        .set(config.server.max_client_connections as f64);
     // Kernel counters of every socket, read here rather than per message.
     let (rx, tx) = shared.clients.bytes();
     m.bytes_received.absolute(rx);
