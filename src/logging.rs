@@ -16,10 +16,10 @@ static LOG_FILTER: OnceLock<FilterHandle> = OnceLock::new();
 /// `log.level` at start; a reload applies `log.level` again.
 pub fn init_logging(config: &Config) {
     let filter =
-        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&config.log_level));
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&config.log.level));
     let (filter, handle) = reload::Layer::new(filter);
     let fmt = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
-    let fmt = match config.log_format {
+    let fmt = match config.log.format {
         LogFormat::Json => fmt.json().boxed(),
         LogFormat::Text => fmt.boxed(),
     };

@@ -21,7 +21,10 @@ use crate::translate::cache::TranslationCache;
 /// What bridge workers run: the configured `bridge.worker_script`, or the
 /// embedded worker package written under the data directory.
 pub fn worker_script(config: &Config) -> std::io::Result<PathBuf> {
-    crate::bridge::worker_source::worker_entry(config.worker_script.as_deref(), &config.data_dir)
+    crate::bridge::worker_source::worker_entry(
+        config.bridge.worker_script.as_deref(),
+        &config.data_dir,
+    )
 }
 
 pub fn shared_state(config: Arc<Config>, source: ConfigSource) -> std::io::Result<Arc<Shared>> {
@@ -38,9 +41,9 @@ pub fn shared_state(config: Arc<Config>, source: ConfigSource) -> std::io::Resul
         pools: PoolRegistry::new(swap.clone(), script),
         translations: TranslationCache::with_limits(
             dialect,
-            config.translation_cache_size,
-            config.translation_cache_bytes,
-            config.translation_max_cached_statement,
+            config.translation.cache_size,
+            config.translation.cache_bytes,
+            config.translation.max_cached_statement_bytes,
         ),
         schema_epoch: Default::default(),
         table_columns: Mutex::new(HashMap::new()),
@@ -77,7 +80,7 @@ fn raise_file_limit() {
 
 pub async fn run(config: Config, source: ConfigSource) -> Result<(), String> {
     // Before anything records: this decides whether metrics exist at all.
-    crate::telemetry::Metrics::init(config.metrics_enabled).build_info(config.backend.as_str());
+    crate::telemetry::Metrics::init(config.metrics.enabled).build_info(config.backend.as_str());
     let config = Arc::new(config);
     raise_file_limit();
     if config.backend_defaulted {
@@ -88,7 +91,7 @@ pub async fn run(config: Config, source: ConfigSource) -> Result<(), String> {
     }
     let shared =
         shared_state(config.clone(), source).map_err(|e| format!("data directory: {e}"))?;
-    let tls = match (&config.tls_cert_file, &config.tls_key_file) {
+    let tls = match (&config.tls.cert_file, &config.tls.key_file) {
         (Some(c), Some(k)) => Some(crate::frontend::tls_acceptor(c, k)?),
         _ => None,
     };
@@ -104,7 +107,7 @@ pub async fn run(config: Config, source: ConfigSource) -> Result<(), String> {
     tracing::info!(
         listen = %listener.local_addr().map_err(|e| e.to_string())?,
         backend = config.backend.as_str(),
-        pool_mode = ?config.pool_mode,
+        pool_mode = ?config.pool.mode,
         "iriswire is accepting PostgreSQL connections"
     );
     let mut sigterm = signal(SignalKind::terminate()).map_err(|e| e.to_string())?;
@@ -136,10 +139,10 @@ pub async fn run(config: Config, source: ConfigSource) -> Result<(), String> {
     shared.set_phase(Phase::Draining);
     let _ = serving.await;
     let cfg = shared.config();
-    let deadline = tokio::time::Instant::now() + cfg.shutdown_timeout;
+    let deadline = tokio::time::Instant::now() + cfg.server.shutdown_timeout;
     tracing::info!(
         connections = shared.clients.list().len(),
-        shutdown_timeout_ms = cfg.shutdown_timeout.as_millis() as u64,
+        shutdown_timeout_ms = cfg.server.shutdown_timeout.as_millis() as u64,
         "listener closed; waiting for open transactions and statements"
     );
     let second_signal = async {
@@ -159,7 +162,7 @@ pub async fn run(config: Config, source: ConfigSource) -> Result<(), String> {
             let left = shared.clients.list().len();
             tracing::warn!(connections = left, "shutdown_timeout reached: cancelling statements and closing connections");
             shared.set_phase(Phase::Closing);
-            let grace = cfg.cancel_grace + Duration::from_secs(2);
+            let grace = cfg.server.cancel_grace + Duration::from_secs(2);
             tokio::select! {
                 _ = all_closed(&shared) => {}
                 _ = tokio::time::sleep(grace) => {

@@ -395,16 +395,10 @@ impl Metrics {
             .increment(1);
     }
 
-    /// The exposition text of everything recorded, plus the standard
-    /// `process_*` metrics from /proc. Gauges that are read at scrape time
-    /// are set by the HTTP side first, at scrape time.
-    pub fn exposition(&self) -> String {
-        if !self.enabled {
-            return String::new();
-        }
-        let mut text = self.handle.render();
-        process_metrics(&mut text);
-        text
+    /// The exposition text of everything recorded (empty when metrics are
+    /// off). Gauges read at scrape time are set by the HTTP side first.
+    pub fn exposition(&self) -> Option<String> {
+        self.enabled.then(|| self.handle.render())
     }
 
     /// Drains histogram buffers so memory stays flat between scrapes.
@@ -429,38 +423,6 @@ fn rejection_of(e: &pgwire::error::PgWireError) -> Rejection {
             _ => Rejection::Protocol,
         },
         _ => Rejection::Protocol,
-    }
-}
-
-/// `process_cpu_seconds_total` (a float counter, which the `metrics` crate
-/// cannot express), `process_resident_memory_bytes` and `process_open_fds`,
-/// named as Prometheus' client libraries name them.
-fn process_metrics(out: &mut String) {
-    use std::fmt::Write;
-    let hz = 100.0; // USER_HZ, fixed at 100 on Linux
-    let page = 4096.0;
-    if let Ok(stat) = std::fs::read_to_string("/proc/self/stat")
-        && let Some((_, rest)) = stat.rsplit_once(')')
-    {
-        let f: Vec<&str> = rest.split_whitespace().collect();
-        let field = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
-        let cpu = (field(11) + field(12)) / hz;
-        let rss = field(21) * page;
-        let _ = write!(
-            out,
-            "# HELP process_cpu_seconds_total User and system CPU time of the iriswire process.\n\
-             # TYPE process_cpu_seconds_total counter\nprocess_cpu_seconds_total {cpu}\n\
-             # HELP process_resident_memory_bytes Resident memory of the iriswire process.\n\
-             # TYPE process_resident_memory_bytes gauge\nprocess_resident_memory_bytes {rss}\n"
-        );
-    }
-    if let Ok(fds) = std::fs::read_dir("/proc/self/fd") {
-        let _ = write!(
-            out,
-            "# HELP process_open_fds Open file descriptors of the iriswire process.\n\
-             # TYPE process_open_fds gauge\nprocess_open_fds {}\n",
-            fds.count()
-        );
     }
 }
 

@@ -23,7 +23,7 @@ impl Command for ShowPools {
     async fn execute(&self, shared: &Shared) -> Result<Reply, AdminError> {
         let cfg = shared.config();
         let clients = shared.clients.list();
-        let mode = match cfg.pool_mode {
+        let mode = match cfg.pool.mode {
             PoolMode::Session => "session",
             PoolMode::Transaction => "transaction",
         };

@@ -75,8 +75,12 @@ pub async fn run(
     let client = guard.client.clone();
     let started = std::time::Instant::now();
     let cfg = shared.config();
-    let mut pending_login = Some(clients.logins.admit(client.id, cfg.max_pending_logins));
-    let startup_deadline = tokio::time::sleep(cfg.login_timeout);
+    let mut pending_login = Some(
+        clients
+            .logins
+            .admit(client.id, cfg.server.max_pending_logins),
+    );
+    let startup_deadline = tokio::time::sleep(cfg.server.login_timeout);
     drop(cfg);
     tokio::pin!(startup_deadline);
     let negotiated = {
@@ -146,7 +150,7 @@ pub async fn run(
                 _ => {}
             }
         }
-        let max_message = shared.config().max_message_size;
+        let max_message = shared.config().server.max_message_size;
         let protocol = socket.protocol_version();
         let msg = tokio::select! {
             biased;
@@ -199,7 +203,8 @@ pub async fn run(
             PgWireFrontendMessage::CancelRequest(c) => {
                 let cfg = shared.config();
                 let secret = c.secret_key.to_bytes();
-                let outcome = clients.cancel(peer.ip(), c.pid, &secret, cfg.cancel_rate_per_s);
+                let outcome =
+                    clients.cancel(peer.ip(), c.pid, &secret, cfg.server.cancel_rate_per_s);
                 metrics.cancel_request(outcome);
                 tracing::debug!(%peer, pid = c.pid, outcome = outcome.label(), "cancel request");
                 break None;
@@ -251,7 +256,7 @@ pub async fn run(
                     Farewell::IdleInTransaction,
                 )
             } else {
-                (cfg.client_idle_timeout, Farewell::IdleSession)
+                (cfg.server.client_idle_timeout, Farewell::IdleSession)
             };
             idle_armed = (!timeout.is_zero()).then(|| {
                 idle_deadline.as_mut().reset(Instant::now() + timeout);

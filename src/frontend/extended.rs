@@ -145,7 +145,7 @@ impl Handler {
             s.client.as_ref(),
             pid,
             s.statement_timeout,
-            self.shared.config().cancel_grace,
+            self.shared.config().server.cancel_grace,
             ResultStream {
                 translation: t,
                 columns: stmt.columns.clone(),

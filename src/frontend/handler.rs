@@ -187,10 +187,10 @@ impl Handler {
         let sqlstate = sqlstate_of(r);
         self.metrics.query(command, elapsed, sqlstate);
         let cfg = self.shared.config();
-        if elapsed >= cfg.slow_query {
+        if elapsed >= cfg.log.slow_query {
             let cut = sql
                 .char_indices()
-                .nth(cfg.log_statement_max_len)
+                .nth(cfg.log.statement_max_len)
                 .map_or(sql.len(), |(i, _)| i);
             tracing::warn!(
                 duration_ms = elapsed.as_secs_f64() * 1e3,

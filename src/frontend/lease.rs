@@ -34,7 +34,7 @@ pub async fn ensure_worker(shared: &Shared, s: &mut Session) -> PgWireResult<()>
 
 /// In transaction pooling, hands the worker back once no transaction is open.
 pub fn release_if_idle(shared: &Shared, s: &mut Session) {
-    if shared.config().pool_mode == PoolMode::Transaction
+    if shared.config().pool.mode == PoolMode::Transaction
         && s.active.is_none()
         && s.worker
             .as_ref()

@@ -131,17 +131,17 @@ impl Session {
     /// `statement_timeout` and friends from postgresql.conf.
     pub fn with_config_defaults(mut self, config: &Config) -> Self {
         for (name, value) in [
-            ("statement_timeout", config.statement_timeout),
+            ("statement_timeout", config.server.statement_timeout),
             (
                 "idle_in_transaction_session_timeout",
-                config.idle_in_transaction_session_timeout,
+                config.server.idle_in_transaction_session_timeout,
             ),
         ] {
             let v = format_duration(value);
             self.defaults.insert(name.to_owned(), v.clone());
             self.settings.insert(name.to_owned(), v);
         }
-        self.statement_timeout = config.statement_timeout;
+        self.statement_timeout = config.server.statement_timeout;
         self.apply_timeouts();
         self
     }

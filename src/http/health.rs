@@ -40,16 +40,16 @@ impl Health {
         }
         let cfg = self.shared.config();
         if let Some((at, verdict)) = self.last_ready.lock().expect("health lock").as_ref()
-            && at.elapsed() < cfg.health_cache
+            && at.elapsed() < cfg.health.cache
         {
             return verdict.clone();
         }
         let started = Instant::now();
-        let verdict = match tokio::time::timeout(cfg.health_probe_timeout, self.probe()).await {
+        let verdict = match tokio::time::timeout(cfg.health.probe_timeout, self.probe()).await {
             Ok(v) => v,
             Err(_) => Err(ReadyFailure {
                 check: "backend",
-                reason: format!("probe did not finish within {:?}", cfg.health_probe_timeout),
+                reason: format!("probe did not finish within {:?}", cfg.health.probe_timeout),
             }),
         };
         let metrics = crate::telemetry::Metrics::install();
@@ -90,7 +90,7 @@ impl Health {
         let mut worker = self
             .shared
             .pools
-            .acquire(&cfg.health_probe_database, "iriswire-health")
+            .acquire(&cfg.health.probe_database, "iriswire-health")
             .await
             .map_err(|e| fail(e.to_string()))?;
         worker
@@ -134,7 +134,7 @@ impl Health {
             "version": env!("CARGO_PKG_VERSION"),
             "uptime_seconds": self.started.elapsed().as_secs(),
             "backend": cfg.backend.as_str(),
-            "pool_mode": match cfg.pool_mode {
+            "pool_mode": match cfg.pool.mode {
                 crate::config::PoolMode::Session => "session",
                 crate::config::PoolMode::Transaction => "transaction",
             },

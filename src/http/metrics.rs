@@ -11,9 +11,9 @@ pub fn render(shared: &Shared) -> String {
     let m = Metrics::install();
     let pools = &shared.pools;
     let config = shared.config();
-    let max_per_pool = config.pool_max_size;
+    let max_per_pool = config.pool.max_size;
     m.max_client_connections
-        .set(config.max_client_connections as f64);
+        .set(config.server.max_client_connections as f64);
     // Kernel counters of every socket, read here rather than per message.
     let (rx, tx) = shared.clients.bytes();
     m.bytes_received.absolute(rx);
@@ -32,5 +32,43 @@ pub fn render(shared: &Shared) -> String {
     m.pool_workers_busy.set(busy as f64);
     m.pool_clients_waiting.set(waiting as f64);
     m.pool_max_workers.set(max as f64);
-    m.exposition()
+    match m.exposition() {
+        Some(mut text) => {
+            process_metrics(&mut text);
+            text
+        }
+        None => String::new(),
+    }
+}
+
+/// `process_cpu_seconds_total` (a float counter, which the `metrics` crate
+/// cannot express), `process_resident_memory_bytes` and `process_open_fds`,
+/// named as Prometheus' client libraries name them.
+fn process_metrics(out: &mut String) {
+    use std::fmt::Write;
+    let hz = 100.0; // USER_HZ, fixed at 100 on Linux
+    let page = 4096.0;
+    if let Ok(stat) = std::fs::read_to_string("/proc/self/stat")
+        && let Some((_, rest)) = stat.rsplit_once(')')
+    {
+        let f: Vec<&str> = rest.split_whitespace().collect();
+        let field = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+        let cpu = (field(11) + field(12)) / hz;
+        let rss = field(21) * page;
+        let _ = write!(
+            out,
+            "# HELP process_cpu_seconds_total User and system CPU time of the iriswire process.\n\
+             # TYPE process_cpu_seconds_total counter\nprocess_cpu_seconds_total {cpu}\n\
+             # HELP process_resident_memory_bytes Resident memory of the iriswire process.\n\
+             # TYPE process_resident_memory_bytes gauge\nprocess_resident_memory_bytes {rss}\n"
+        );
+    }
+    if let Ok(fds) = std::fs::read_dir("/proc/self/fd") {
+        let _ = write!(
+            out,
+            "# HELP process_open_fds Open file descriptors of the iriswire process.\n\
+             # TYPE process_open_fds gauge\nprocess_open_fds {}\n",
+            fds.count()
+        );
+    }
 }

@@ -118,7 +118,12 @@ impl Breaker {
     /// Records a failed start; returns the backoff now in force.
     pub(crate) fn failure(&self, reason: String, cfg: &Config) -> Duration {
         let mut circuit = self.circuit.lock().expect("breaker lock");
-        let backoff = circuit.failure(reason, Instant::now(), cfg.retry_initial, cfg.retry_max);
+        let backoff = circuit.failure(
+            reason,
+            Instant::now(),
+            cfg.bridge.retry_initial,
+            cfg.bridge.retry_max,
+        );
         crate::telemetry::Metrics::install()
             .backend_circuit_open
             .set(1.0);

@@ -162,13 +162,13 @@ impl managed::Manager for WorkerManager {
             ));
         }
         let cfg = self.config.load();
-        if m.created.elapsed() > cfg.worker_max_age || w.uses >= cfg.worker_max_uses {
+        if m.created.elapsed() > cfg.pool.worker_max_age || w.uses >= cfg.pool.worker_max_uses {
             metrics.worker_exits_recycle.increment(1);
             return Err(RecycleError::message(
                 "worker reached its maximum age or use count",
             ));
         }
-        if w.largest_request > cfg.worker_max_statement_bytes {
+        if w.largest_request > cfg.bridge.recycle_after_statement_bytes {
             metrics.worker_exits_recycle.increment(1);
             return Err(RecycleError::message(
                 "worker ran a statement above bridge.recycle_after_statement_bytes",

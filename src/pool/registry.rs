@@ -66,7 +66,7 @@ impl PoolRegistry {
 
     /// Applies a reloaded configuration to the pools that exist.
     pub(crate) fn apply_config(&self) {
-        let max = self.config.load().pool_max_size;
+        let max = self.config.load().pool.max_size;
         for p in self.pools.lock().expect("pool registry lock").values() {
             p.resize(max);
         }
@@ -105,7 +105,7 @@ impl PoolRegistry {
         };
         WorkerConfig {
             driver,
-            batch_rows: c.batch_rows,
+            batch_rows: c.bridge.batch_rows,
         }
     }
 
@@ -123,11 +123,11 @@ impl PoolRegistry {
         let c = self.config.load();
         let manager = WorkerManager {
             spec: WorkerSpec {
-                python: c.python.clone(),
+                python: c.bridge.python.clone(),
                 script: self.script.clone(),
                 config_json: self.driver_config(database, user).to_json(),
                 extra_env: Vec::new(),
-                start_timeout: c.worker_start_timeout,
+                start_timeout: c.bridge.start_timeout,
             },
             config: self.config.clone(),
             starting: self.starting.clone(),
@@ -137,16 +137,16 @@ impl PoolRegistry {
             crashes: self.crashes.clone(),
         };
         let pool = WorkerPool::builder(manager)
-            .max_size(c.pool_max_size)
-            .wait_timeout(Some(c.pool_acquire_timeout))
-            .create_timeout(Some(c.worker_start_timeout))
+            .max_size(c.pool.max_size)
+            .wait_timeout(Some(c.pool.acquire_timeout))
+            .create_timeout(Some(c.bridge.start_timeout))
             .runtime(Runtime::Tokio1)
             .build()
             .map_err(|_| AcquireError::Closed)?;
         pools.insert(key, pool.clone());
-        if c.pool_min_size > 0 {
+        if c.pool.min_size > 0 {
             // Start the minimum in the background; the first client need not wait.
-            let (warm, n) = (pool.clone(), c.pool_min_size);
+            let (warm, n) = (pool.clone(), c.pool.min_size);
             tokio::spawn(async move {
                 let mut held = Vec::with_capacity(n);
                 for _ in 0..n {
@@ -180,13 +180,13 @@ impl PoolRegistry {
         let got = got.map_err(|e| match e {
             PoolError::Timeout(managed::TimeoutType::Create) => AcquireError::Start {
                 database: database.to_owned(),
-                source: Box::new(BridgeError::Timeout(cfg.worker_start_timeout)),
+                source: Box::new(BridgeError::Timeout(cfg.bridge.start_timeout)),
             },
             PoolError::Timeout(_) => AcquireError::Timeout {
                 database: database.to_owned(),
                 user: user.to_owned(),
-                waited: cfg.pool_acquire_timeout,
-                max_size: cfg.pool_max_size,
+                waited: cfg.pool.acquire_timeout,
+                max_size: cfg.pool.max_size,
             },
             PoolError::Backend(source) => AcquireError::Start {
                 database: database.to_owned(),
@@ -253,8 +253,8 @@ impl PoolRegistry {
 /// The waits of the configuration in force (a reload changes them).
 fn timeouts(cfg: &Config) -> Timeouts {
     Timeouts {
-        wait: Some(cfg.pool_acquire_timeout),
-        create: Some(cfg.worker_start_timeout),
+        wait: Some(cfg.pool.acquire_timeout),
+        create: Some(cfg.bridge.start_timeout),
         recycle: None,
     }
 }

@@ -439,23 +439,25 @@ impl Clients {
     ) -> Result<(), LimitExceeded> {
         if !identity.admin {
             let mut c = self.counts.lock().expect("clients lock");
-            if c.logged_in >= config.max_client_connections {
-                return Err(LimitExceeded::Server(config.max_client_connections));
+            if c.logged_in >= config.server.max_client_connections {
+                return Err(LimitExceeded::Server(config.server.max_client_connections));
             }
             let per_user = c.per_user.get(&identity.user).copied().unwrap_or(0);
-            if config.max_connections_per_user > 0 && per_user >= config.max_connections_per_user {
+            if config.server.max_connections_per_user > 0
+                && per_user >= config.server.max_connections_per_user
+            {
                 return Err(LimitExceeded::User(
                     identity.user.clone(),
-                    config.max_connections_per_user,
+                    config.server.max_connections_per_user,
                 ));
             }
             let per_db = c.per_database.get(&identity.database).copied().unwrap_or(0);
-            if config.max_connections_per_database > 0
-                && per_db >= config.max_connections_per_database
+            if config.server.max_connections_per_database > 0
+                && per_db >= config.server.max_connections_per_database
             {
                 return Err(LimitExceeded::Database(
                     identity.database.clone(),
-                    config.max_connections_per_database,
+                    config.server.max_connections_per_database,
                 ));
             }
             c.logged_in += 1;

@@ -28,7 +28,7 @@ pub fn reload(shared: &Shared, source: &ConfigSource) -> Result<Reloaded, Config
     let old = shared.config();
     let needs_restart = old.restart_needed(&new);
     new.keep_restart_settings(&old);
-    if let Err(e) = crate::logging::set_log_level(&new.log_level) {
+    if let Err(e) = crate::logging::set_log_level(&new.log.level) {
         metrics.config_reloads_failure.increment(1);
         tracing::error!(error = %e, "configuration reload failed; nothing changed");
         return Err(ConfigError::Rule(e));

@@ -48,12 +48,12 @@ pub fn column_type(dt: &DataType, dialect: Dialect) -> Option<DataType> {
 /// every version with VECTOR).
 static ELEMENT_TYPE: std::sync::OnceLock<&'static str> = std::sync::OnceLock::new();
 
-/// The element types IRIS's VECTOR takes for pgvector's values.
-pub const ELEMENT_TYPES: &[&str] = &["FLOAT", "DOUBLE", "DECIMAL"];
-
 /// Sets the element type once, at start-up; later calls are ignored.
 pub fn set_element_type(name: &str) {
-    if let Some(t) = ELEMENT_TYPES.iter().find(|t| t.eq_ignore_ascii_case(name)) {
+    if let Some(t) = crate::config::VECTOR_ELEMENT_TYPES
+        .iter()
+        .find(|t| t.eq_ignore_ascii_case(name))
+    {
         let _ = ELEMENT_TYPE.set(t);
     }
 }
