@@ -6,15 +6,15 @@
 //! inside IRIS, or on SQLite by default) → back through
 //! [`pgtypes`] (type mapping and wire encoding) to the client.
 
-pub mod admin;
+pub(crate) mod admin;
 pub mod bridge;
 pub mod config;
 pub mod frontend;
-pub mod http;
+pub(crate) mod http;
 pub mod logging;
-pub mod pgtypes;
-pub mod pool;
+pub(crate) mod pgtypes;
+pub(crate) mod pool;
 pub mod server;
 pub mod state;
-pub mod telemetry;
+pub(crate) mod telemetry;
 pub mod translate;

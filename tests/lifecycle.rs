@@ -315,6 +315,17 @@ async fn idle_timeouts_close_sessions() {
         .unwrap()
         .get(0);
     assert_eq!(n, 1);
+    // Both timeouts are counted, each under its state.
+    let (_, body) = http_get(server.http_port, "/metrics");
+    let count = |state: &str| -> u64 {
+        let prefix = format!("iriswire_client_idle_timeouts_total{{state=\"{state}\"}} ");
+        body.lines()
+            .find_map(|l| l.strip_prefix(prefix.as_str()))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    };
+    assert!(count("idle") >= 1, "{body}");
+    assert_eq!(count("idle_in_transaction"), 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -4,6 +4,7 @@
 //! final `;`: `show pools;` is `SHOW POOLS`. Anything else is a syntax
 //! error (42601) that points at `SHOW HELP`.
 
+use crate::frontend::errors::SYNTAX_ERROR;
 use crate::state::Shared;
 
 use super::pause::{Pause, Resume};
@@ -45,7 +46,7 @@ pub(super) fn parse(sql: &str) -> Result<AdminCommand, AdminError> {
     let words: Vec<&str> = words.iter().map(String::as_str).collect();
     AdminCommand::parse(&words).ok_or_else(|| {
         AdminError::new(
-            "42601",
+            SYNTAX_ERROR,
             format!(
                 "unknown admin console command: {:?}; SHOW HELP lists the commands",
                 sql.trim()

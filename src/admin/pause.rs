@@ -4,6 +4,7 @@
 //! transactions are done; statements and transactions that start meanwhile
 //! wait at their start until `RESUME`.
 
+use crate::frontend::errors::OBJECT_NOT_IN_PREREQUISITE_STATE;
 use std::time::Duration;
 
 use crate::state::Shared;
@@ -49,7 +50,10 @@ impl Command for Resume {
 
     async fn execute(&self, shared: &Shared) -> Result<Reply, AdminError> {
         if !shared.lifecycle.is_paused() {
-            return Err(AdminError::new("55000", "the server is not paused"));
+            return Err(AdminError::new(
+                OBJECT_NOT_IN_PREREQUISITE_STATE,
+                "the server is not paused",
+            ));
         }
         shared.lifecycle.set_paused(false);
         Ok(Reply::done("RESUME"))

@@ -2,6 +2,7 @@
 //! take effect after a restart are named in warnings; a configuration that
 //! does not load changes nothing.
 
+use crate::frontend::errors::CONFIG_FILE_ERROR;
 use crate::state::Shared;
 
 use super::{AdminError, Command, Reply};
@@ -25,7 +26,7 @@ impl Command for Reload {
                     .collect(),
             }),
             Err(e) => Err(AdminError::new(
-                "F0000",
+                CONFIG_FILE_ERROR,
                 format!("configuration not reloaded, nothing changed: {e}"),
             )),
         }

@@ -265,8 +265,10 @@ pub async fn run(
         }
     };
     if let Some(f) = farewell {
-        if matches!(f, Farewell::IdleInTransaction) {
-            metrics.idle_in_transaction_timeouts.increment(1);
+        match f {
+            Farewell::IdleInTransaction => metrics.idle_in_transaction_timeouts.increment(1),
+            Farewell::IdleSession => metrics.idle_session_timeouts.increment(1),
+            Farewell::Shutdown => {}
         }
         tracing::info!(%peer, reason = %f.error().message, "closing connection");
         let err = PgWireBackendMessage::ErrorResponse(f.error().into());

@@ -25,7 +25,6 @@ pub const OBJECT_NOT_IN_PREREQUISITE_STATE: &str = "55000";
 pub const PROGRAM_LIMIT_EXCEEDED: &str = "54000";
 pub const PROTOCOL_VIOLATION: &str = "08P01";
 pub const QUERY_CANCELED: &str = "57014";
-pub const SQLCLIENT_UNABLE_TO_ESTABLISH_SQLCONNECTION: &str = "08001";
 pub const SYNTAX_ERROR: &str = "42601";
 pub const TOO_MANY_CONNECTIONS: &str = "53300";
 pub const UNDEFINED_OBJECT: &str = "42704";

@@ -1,23 +1,23 @@
 //! The PostgreSQL-facing side: listener, TLS, start-up and authentication,
 //! the query protocols and per-connection sessions.
 
-pub mod accept_backoff;
+pub(crate) mod accept_backoff;
 pub mod auth;
-pub mod columns;
-pub mod connection;
-pub mod describe;
-pub mod errors;
-pub mod extended;
+pub(crate) mod columns;
+pub(crate) mod connection;
+pub(crate) mod describe;
+pub(crate) mod errors;
+pub(crate) mod extended;
 pub mod framing;
-pub mod handler;
-pub mod lease;
-pub mod parse;
-pub mod session;
-pub mod session_wire;
-pub mod simple;
-pub mod stream;
-pub mod supervise;
-pub mod transaction;
+pub(crate) mod handler;
+pub(crate) mod lease;
+pub(crate) mod parse;
+pub(crate) mod session;
+pub(crate) mod session_wire;
+pub(crate) mod simple;
+pub(crate) mod stream;
+pub(crate) mod supervise;
+pub(crate) mod transaction;
 
 use std::sync::Arc;
 

@@ -270,8 +270,6 @@ impl SessionSlot {
     }
 }
 
-pub type SharedSlot = Arc<SessionSlot>;
-
 /// A parsed `SET`, `RESET` or `SHOW`.
 #[derive(Debug, PartialEq, Eq)]
 pub enum SessionCommand {

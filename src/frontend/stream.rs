@@ -60,7 +60,7 @@ pub fn encode_params(
 
 /// How a result stream ended.
 pub enum StreamEnd {
-    Complete { rows: usize, rowcount: i64 },
+    Complete { rows: usize },
     Suspended,
     Failed(PgWireError),
 }
@@ -245,10 +245,7 @@ where
                     )))
                     .await?;
                 *portal = None;
-                return Ok(StreamEnd::Complete {
-                    rows: total,
-                    rowcount,
-                });
+                return Ok(StreamEnd::Complete { rows: total });
             }
             Frame::Error(e) => {
                 *portal = None;

@@ -6,10 +6,10 @@
 //! and the parts that use it (frontend, admin, HTTP above it), as
 //! mini-redis's `Db` does: nothing here knows about the protocol.
 
-pub mod clients;
-pub mod lifecycle;
-pub mod login_gate;
-pub mod reload;
+pub(crate) mod clients;
+pub(crate) mod lifecycle;
+pub(crate) mod login_gate;
+pub(crate) mod reload;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
