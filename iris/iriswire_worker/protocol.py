@@ -33,6 +33,11 @@ class WorkerError(Exception):
         self.detail = detail
         self.hint = hint
         self.backend_code = backend_code
+        # PostgreSQL's fields naming the object an error is about (class 23).
+        self.schema = None
+        self.table = None
+        self.column = None
+        self.constraint = None
 
 
 class ProtocolError(Exception):
@@ -91,7 +96,8 @@ def frame(tag, payload):
 def error_frame(error, in_transaction):
     return frame(b"E", dumps((
         error.sqlstate, error.message, error.detail, error.hint,
-        error.backend_code, bool(in_transaction))))
+        error.backend_code, bool(in_transaction),
+        error.schema, error.table, error.column, error.constraint)))
 
 
 def batch_frames(rows):

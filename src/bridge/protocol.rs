@@ -47,6 +47,18 @@ pub struct BackendError {
     pub hint: Option<String>,
     pub backend_code: Option<i64>,
     pub in_transaction: bool,
+    /// The object the error is about, as PostgreSQL's ErrorResponse names
+    /// it (schema, table, column, constraint); sent for class 23.
+    pub object: ErrorObject,
+}
+
+/// PostgreSQL's `s`, `t`, `c` and `n` ErrorResponse fields.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ErrorObject {
+    pub schema: Option<String>,
+    pub table: Option<String>,
+    pub column: Option<String>,
+    pub constraint: Option<String>,
 }
 
 impl std::fmt::Display for BackendError {
@@ -100,14 +112,26 @@ pub fn parse_error(payload: &[u8]) -> Result<BackendError, MarshalError> {
     } else {
         "XX000".to_owned()
     };
-    Ok(BackendError {
+    let mut e = BackendError {
         sqlstate,
         message: r.string()?.to_owned(),
         detail: r.opt_str()?.map(str::to_owned),
         hint: r.opt_str()?.map(str::to_owned),
         backend_code: r.opt_int()?,
         in_transaction: r.bool()?,
-    })
+        object: ErrorObject::default(),
+    };
+    // Four more fields since the object was added; older workers stop at six.
+    if n >= 10 {
+        let mut field = || r.opt_str().map(|s| s.map(str::to_owned));
+        e.object = ErrorObject {
+            schema: field()?,
+            table: field()?,
+            column: field()?,
+            constraint: field()?,
+        };
+    }
+    Ok(e)
 }
 
 /// `C` payload: `(rowcount, in_transaction)`.

@@ -39,6 +39,7 @@ const PACKAGE_FILES: &[SourceFile] = package_files![
     "__main__.py",
     "cancel.py",
     "catalog.py",
+    "constraints.py",
     "iris_errors.py",
     "pg_functions.py",
     "protocol.py",

@@ -57,6 +57,10 @@ pub fn backend_error(e: &BackendError) -> PgWireError {
     let mut info = ErrorInfo::new("ERROR".into(), e.sqlstate.clone(), e.message.clone());
     info.detail = e.detail.clone();
     info.hint = e.hint.clone();
+    info.schema = e.object.schema.clone();
+    info.table = e.object.table.clone();
+    info.column = e.object.column.clone();
+    info.constraint = e.object.constraint.clone();
     PgWireError::UserError(Box::new(info))
 }
 

@@ -775,3 +775,20 @@ def test_jdbc(iriswire_server, dbname, tmp_path):
     assert ["after", "7", "item1"] in lines
     assert ["error", "23505"] in lines
     assert ["usable", "2"] in lines
+
+
+def test_psycopg_unique_violation_names_its_constraint(iriswire_server, dbname):
+    """ORMs map a unique violation by its constraint name (PostgreSQL's
+    implicit names) and read the table from the error's fields."""
+    psycopg = need_psycopg()
+    with connect(iriswire_server, dbname, autocommit=True) as conn:
+        conn.execute("CREATE TABLE accounts (id int PRIMARY KEY, email text UNIQUE, name text NOT NULL)")
+        conn.execute("INSERT INTO accounts VALUES (1, 'a@x', 'a')")
+        with pytest.raises(psycopg.errors.UniqueViolation) as err:
+            conn.execute("INSERT INTO accounts VALUES (%s, %s, %s)", (2, "a@x", "b"))
+        diag = err.value.diag
+        assert diag.constraint_name == "accounts_email_key"
+        assert (diag.schema_name, diag.table_name, diag.column_name) == ("public", "accounts", "email")
+        with pytest.raises(psycopg.errors.NotNullViolation) as err:
+            conn.execute("INSERT INTO accounts VALUES (3, 'c@x', NULL)")
+        assert (err.value.diag.table_name, err.value.diag.column_name) == ("accounts", "name")

@@ -8,6 +8,7 @@ from .. import pg_functions, vector
 from ..protocol import WorkerError
 from ..sql_text import EMPTY_SQL, QUERY_WORDS, ScannedSql, declared_type
 from ..sqlite_errors import sqlite3_module, sqlite_error
+from ..constraints import describe_violation
 from .base import backend_errors
 
 DEFAULT_BUSY_TIMEOUT_MS = 5000
@@ -76,15 +77,20 @@ class SqliteDriver:
         self.server_version = sqlite3.sqlite_version
 
     def execute(self, sql, params, describe):
-        with backend_errors(sqlite_error):
-            declared = None
-            if describe:
-                scanned = ScannedSql(sql)
-                if scanned.first_word in QUERY_WORDS:
-                    declared = self._view_columns(scanned)
-            self._total_changes = self._conn.total_changes
-            cursor = self._cursor.execute(sql, params)
-            description = cursor.description
+        try:
+            with backend_errors(sqlite_error):
+                declared = None
+                if describe:
+                    scanned = ScannedSql(sql)
+                    if scanned.first_word in QUERY_WORDS:
+                        declared = self._view_columns(scanned)
+                self._total_changes = self._conn.total_changes
+                cursor = self._cursor.execute(sql, params)
+                description = cursor.description
+        except WorkerError as error:
+            if error.sqlstate.startswith("23"):
+                describe_violation(self._conn, error, sql)
+            raise
         if description is None:
             return None, None
         if declared is None or len(declared) != len(description):
