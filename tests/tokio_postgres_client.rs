@@ -312,3 +312,39 @@ async fn portal_with_max_rows_suspends_and_resumes() {
     assert_eq!(seen, 2500);
     tx.commit().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn timestamptz_is_an_instant_printed_in_utc_with_its_offset() {
+    let server = Server::start();
+    let c = connect(&server, "app").await;
+    c.batch_execute(
+        "CREATE TABLE tz (id int, t timestamptz);
+         INSERT INTO tz VALUES (1, '2026-12-01 07:13:24.123456+02'), (2, '2026-12-01 05:00:00')",
+    )
+    .await
+    .unwrap();
+    // Text format, as psql and node-postgres read it.
+    let rows = c
+        .simple_query("SELECT t FROM tz ORDER BY id")
+        .await
+        .unwrap();
+    let texts: Vec<&str> = rows
+        .iter()
+        .filter_map(|m| match m {
+            tokio_postgres::SimpleQueryMessage::Row(r) => r.get(0),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        texts,
+        ["2026-12-01 05:13:24.123456+00", "2026-12-01 05:00:00+00"]
+    );
+    // Binary format: the same instant.
+    let t: std::time::SystemTime = c
+        .query_one("SELECT t FROM tz WHERE id = 1", &[])
+        .await
+        .unwrap()
+        .get(0);
+    let secs = t.duration_since(std::time::UNIX_EPOCH).unwrap();
+    assert_eq!(secs.as_micros(), 1_796_102_004_123_456);
+}

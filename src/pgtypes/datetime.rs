@@ -94,31 +94,59 @@ pub(crate) fn parse_timestamp(s: &str) -> Option<i64> {
 /// Microseconds since 2000-01-01 → `YYYY-MM-DD HH:MM:SS[.ffffff]`, with
 /// `+00` for a `timestamptz` (whose binary form counts UTC).
 pub(crate) fn format_timestamp(us: i64, with_tz: bool) -> String {
+    let mut s = String::with_capacity(32);
+    write_timestamp(&mut s, us, with_tz);
+    s
+}
+
+/// [`format_timestamp`] into any writer (a DataRow's buffer: no String per
+/// value).
+pub(crate) fn write_timestamp<W: std::fmt::Write>(w: &mut W, us: i64, with_tz: bool) {
     let days = us.div_euclid(86_400_000_000);
     let rem = us.rem_euclid(86_400_000_000);
     let (y, m, d) = civil_from_days(days + PG_EPOCH_DAYS);
     let secs = rem / 1_000_000;
     let frac = rem % 1_000_000;
-    let mut s = format!(
+    // Writing to a String or BytesMut cannot fail.
+    let _ = write!(
+        w,
         "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}",
         secs / 3600,
         secs / 60 % 60,
         secs % 60
     );
     if frac != 0 {
-        let f = format!("{frac:06}");
-        s.push('.');
-        s.push_str(f.trim_end_matches('0'));
+        // Six digits without the trailing zeros, as PostgreSQL prints them.
+        let mut digits = frac;
+        let mut width = 6;
+        while digits % 10 == 0 {
+            digits /= 10;
+            width -= 1;
+        }
+        let _ = write!(w, ".{digits:0width$}");
     }
     if with_tz {
-        s.push_str("+00");
+        let _ = w.write_str("+00");
     }
-    s
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn timestamps_print_as_postgresql_prints_them() {
+        let us = parse_timestamp("2026-12-01 07:13:24.1234+02:00").unwrap();
+        assert_eq!(format_timestamp(us, true), "2026-12-01 05:13:24.1234+00");
+        assert_eq!(
+            format_timestamp(parse_timestamp("1999-12-31T23:59:59").unwrap(), false),
+            "1999-12-31 23:59:59"
+        );
+        assert_eq!(
+            format_timestamp(parse_timestamp("2000-01-01 00:00:00.000001").unwrap(), true),
+            "2000-01-01 00:00:00.000001+00"
+        );
+    }
 
     #[test]
     fn civil_dates_and_day_counts_agree() {

@@ -1,5 +1,6 @@
 //! PostgreSQL's text output format: values as `psql` shows them.
 
+use super::datetime::{parse_timestamp, write_timestamp};
 use bytes::{BufMut, BytesMut};
 use pgwire::api::Type;
 
@@ -28,6 +29,13 @@ pub(crate) fn encode_text(buf: &mut BytesMut, v: &Value<'_>, ty: &Type) {
             buf.put_slice(itoa::Buffer::new().format(*f as i64).as_bytes())
         }
         (Value::Float(f), _) => put_float_text(buf, *f),
+        // A timestamptz is an instant: printed in UTC with its offset, as
+        // PostgreSQL prints it with TimeZone UTC, whatever offset it was
+        // stored with (drivers such as node-postgres need the offset).
+        (Value::Str(s), &Type::TIMESTAMPTZ) => match parse_timestamp(s) {
+            Some(us) => write_timestamp(buf, us, true),
+            None => buf.put_slice(s.as_bytes()),
+        },
         (Value::Str(s), _) => buf.put_slice(s.as_bytes()),
         (Value::Bytes(b), &Type::BYTEA) | (Value::Bytes(b), &Type::UNKNOWN) => {
             put_hex_bytea(buf, b)
