@@ -25,7 +25,7 @@ class Worker:
         self._driver = driver
         self._batch_rows = batch_rows
         self._canceller = canceller
-        self._handlers = {b"Q": self._query, b"P": self._prepare}
+        self._handlers = {b"Q": self._query, b"P": self._prepare, b"Z": self._reset}
         self._catalog = None
 
     def _route(self, sql):
@@ -64,6 +64,11 @@ class Worker:
         except Exception:  # the session itself is broken; the error still goes out
             in_transaction = False
         self._channel.send(error_frame(error, in_transaction))
+
+    def _reset(self, _payload):
+        """``Z``: the worker changes hands; drop what the last session left."""
+        self._driver.reset()
+        self._channel.send(frame(b"C", dumps((0, self._driver.in_transaction()))))
 
     def _query(self, payload):
         flags, sql, params = parse_query(payload)

@@ -15,6 +15,8 @@ pub mod tag {
     pub const READY: u8 = b'R';
     pub const QUERY: u8 = b'Q';
     pub const PREPARE: u8 = b'P';
+    /// The worker changes hands: drop what the last session left behind.
+    pub const RESET: u8 = b'Z';
     pub const TERMINATE: u8 = b'X';
     pub const DESCRIPTION: u8 = b'D';
     pub const BATCH: u8 = b'B';

@@ -53,6 +53,10 @@ pub struct Worker {
     /// retires a worker that has held a huge statement, because a Python
     /// process keeps the memory it grew to.
     pub largest_request: usize,
+    /// Set when a session may have left state on the backend (it ran DDL:
+    /// a temporary table, say); the pool resets the worker before the next
+    /// session gets it.
+    pub needs_reset: bool,
     /// Dropped with the worker: lets its owner (the pool) keep a registry
     /// of live workers without the bridge knowing about it.
     pub registration: Option<Box<dyn Send + Sync>>,
@@ -129,6 +133,7 @@ impl Worker {
             created: Instant::now(),
             uses: 0,
             largest_request: 0,
+            needs_reset: false,
             registration: None,
             pid: 0,
         };
@@ -197,6 +202,32 @@ impl Worker {
         self.send_out().await?;
         self.uses += 1;
         Ok(Ok(()))
+    }
+
+    /// Drops what the last session left on the backend (temporary tables;
+    /// IRIS's process-private globals), before another session gets this
+    /// worker.
+    pub async fn reset(&mut self) -> Result<Result<(), BackendError>, BridgeError> {
+        self.out.clear();
+        self.out.push(tag::RESET);
+        self.out.extend_from_slice(&[0; 4]);
+        self.send_out().await?;
+        let outcome = match self.read_raw().await? {
+            tag::COMPLETE => {
+                let (_, in_txn) = protocol::parse_complete(&self.frame)?;
+                self.in_transaction = in_txn;
+                Ok(())
+            }
+            tag::ERROR => {
+                let e = protocol::parse_error(&self.frame)?;
+                self.in_transaction = e.in_transaction;
+                Err(e)
+            }
+            other => return Err(self.violation(other)),
+        };
+        self.busy = false;
+        self.needs_reset = false;
+        Ok(outcome)
     }
 
     /// Describes a statement without executing it.

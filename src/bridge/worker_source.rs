@@ -44,6 +44,7 @@ const PACKAGE_FILES: &[SourceFile] = package_files![
     "pg_functions.py",
     "protocol.py",
     "request_loop.py",
+    "sandbox.py",
     "sql_text.py",
     "sqlite_errors.py",
     "vector.py",

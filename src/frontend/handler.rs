@@ -116,6 +116,11 @@ impl Handler {
                 }
                 if t.kind == StatementKind::Ddl {
                     self.shared.schema_changed();
+                    // A temporary table, say: reset before the worker
+                    // serves another session.
+                    if let Some(w) = s.worker.as_mut() {
+                        w.needs_reset = true;
+                    }
                 }
                 // ROLLBACK, COMMIT and ROLLBACK TO SAVEPOINT end the aborted state.
                 if matches!(t.kind, StatementKind::Rollback | StatementKind::Commit)

@@ -170,12 +170,27 @@ impl Handler {
                 clear_named_statements(store, s);
                 store.clear_portals();
                 s.reset(None);
+                discard_backend_state(s);
                 Some("DISCARD ALL".into())
+            }
+            ["DISCARD", what @ ("TEMP" | "TEMPORARY"), ..] if !in_transaction(s) => {
+                discard_backend_state(s);
+                Some(format!("DISCARD {what}"))
             }
             ["DISCARD", what, ..] if *what != "ALL" => Some(format!("DISCARD {what}")),
             _ => None,
         }
     }
+}
+
+/// Gives the session's worker back to the pool marked for a reset, which
+/// drops its temporary tables before anyone uses it again; the session's
+/// next statement takes a clean worker.
+fn discard_backend_state(s: &mut Session) {
+    if let Some(w) = s.worker.as_mut() {
+        w.needs_reset = true;
+    }
+    s.release_worker();
 }
 
 /// Drops every named prepared statement of the session.

@@ -188,6 +188,13 @@ impl managed::Manager for WorkerManager {
                 return Err(RecycleError::message("worker could not roll back"));
             }
         }
+        if w.needs_reset {
+            // Another session must not see the last one's temporary tables.
+            w.reset()
+                .await
+                .map_err(RecycleError::Backend)?
+                .map_err(|e| RecycleError::message(format!("worker could not be reset: {e}")))?;
+        }
         Ok(())
     }
 }

@@ -39,6 +39,11 @@ class Driver(Protocol):
         """Describe a statement without running it: ``(columns, params)``,
         each None when the backend cannot tell."""
 
+    def reset(self) -> None:
+        """Drop what the session left behind before the worker changes hands
+        (temporary tables, process-private state); the transaction is
+        already rolled back."""
+
     def close(self) -> None:
         """Roll back what is open and end the session."""
 

@@ -120,6 +120,21 @@ class IrisEmbeddedDriver:
             columns, params, _ = statement_metadata(self._prepare(sql), _embedded_get, _embedded_call)
         return columns, params
 
+    # Every process-private global of this process (^||name), listed through
+    # the ^$||GLOBAL structured system variable (IRIS documentation,
+    # "^$GLOBAL", RSVN_global: process-private globals are looked up as
+    # ^$||GLOBAL("^name")); global temporary tables keep their rows in them.
+    _KILL_PROCESS_PRIVATE = (
+        'set g="" for  set g=$order(^$||GLOBAL(g)) quit:g=""  kill @("^||"_$extract(g,2,*))')
+
+    def reset(self):
+        # The process outlives the session, so what it created for itself
+        # must go: ObjectScript through embedded Python's iris.execute.
+        execute = getattr(self._iris, "execute", None)
+        if execute is not None:
+            with backend_errors(iris_exception):
+                execute(self._KILL_PROCESS_PRIVATE)
+
     def close(self):
         if self.in_transaction():
             self._iris.trollback()

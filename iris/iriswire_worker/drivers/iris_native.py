@@ -28,6 +28,7 @@ class IrisNativeDriver:
     cancel = None  # the DB-API has no cancel; the Rust side replaces the worker
 
     def __init__(self, config):
+        self._config = config
         iris = import_iris("the intersystems-irispython package")
         namespace = config.get("namespace", "USER")
         with backend_errors(functools.partial(iris_connect_error, namespace=namespace)):
@@ -95,6 +96,13 @@ class IrisNativeDriver:
                 raise iris_status_error(str(native.classMethodValue("%SYSTEM.Status", "GetErrorText", status)))
             columns, params, _ = statement_metadata(statement, _native_get, _native_call)
         return columns, params
+
+    def reset(self):
+        # Process-private globals (and the rows of global temporary tables)
+        # belong to the server process behind this connection, and the
+        # Native API cannot list them: a new connection is a new process.
+        self.close()
+        self.__init__(self._config)
 
     def close(self):
         try:

@@ -9,6 +9,7 @@ from ..protocol import WorkerError
 from ..sql_text import EMPTY_SQL, QUERY_WORDS, ScannedSql, declared_type
 from ..sqlite_errors import sqlite3_module, sqlite_error
 from ..constraints import describe_violation
+from ..sandbox import Sandbox
 from .base import backend_errors
 
 DEFAULT_BUSY_TIMEOUT_MS = 5000
@@ -56,6 +57,8 @@ class SqliteDriver:
             self._conn.execute("PRAGMA busy_timeout = %d" % busy_timeout_ms)
             self._conn.execute("PRAGMA journal_mode = WAL")  # readers and a writer in parallel
             self._conn.execute("PRAGMA foreign_keys = ON")  # PostgreSQL always enforces them
+            # A confirmed COMMIT survives a power loss, as PostgreSQL's does.
+            self._conn.execute("PRAGMA synchronous = FULL")
             for function_name, arity, function in SQLITE_FUNCTIONS:
                 self._conn.create_function(function_name, arity, function, deterministic=True)
             # PostgreSQL's session functions, answered from what the front end
@@ -71,6 +74,11 @@ class SqliteDriver:
             for function_name, value in session.items():
                 self._conn.create_function(function_name, 0, lambda value=value: value, deterministic=True)
             self._conn.create_function("pg_backend_pid", 0, os.getpid, deterministic=True)
+        # From here on every statement, the worker's own included, runs
+        # inside the sandbox (sandbox.py): no other files, no extensions, no
+        # settings that outlive the session.
+        self._sandbox = Sandbox()
+        self._conn.set_authorizer(self._sandbox.authorize)
         self._cursor = self._conn.cursor()
         self._total_changes = 0
         self.cancel = self._conn.interrupt
@@ -90,6 +98,9 @@ class SqliteDriver:
         except WorkerError as error:
             if error.sqlstate.startswith("23"):
                 describe_violation(self._conn, error, sql)
+            sandbox = getattr(self, "_sandbox", None)  # the catalog's driver has none
+            if sandbox is not None:
+                sandbox.explain(error)
             raise
         if description is None:
             return None, None
@@ -165,6 +176,16 @@ class SqliteDriver:
         if scanned.first_word in QUERY_WORDS:
             return self._view_columns(scanned), None
         return None, None  # RETURNING: SQLite names its columns only when it runs
+
+    def reset(self):
+        with backend_errors(sqlite_error):
+            # Views and triggers first: a temporary table may back them.
+            objects = self._conn.execute(
+                "SELECT type, name FROM sqlite_temp_schema "
+                "WHERE type IN ('view', 'trigger', 'table') AND name NOT LIKE 'sqlite_%' "
+                "ORDER BY type = 'table'").fetchall()
+            for kind, name in objects:
+                self._conn.execute('DROP %s IF EXISTS temp."%s"' % (kind.upper(), name.replace('"', '""')))
 
     def close(self):
         try:

@@ -1,0 +1,82 @@
+//! The embedded default's sandbox and session isolation: a client reaches
+//! its own database only, and nothing it leaves on a pooled worker is seen
+//! by the next client of that worker.
+
+mod common;
+
+use common::{Server, connect};
+
+fn code(e: &tokio_postgres::Error) -> String {
+    e.as_db_error()
+        .map(|d| d.code().code().to_owned())
+        .unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn other_files_extensions_and_storage_pragmas_are_refused() {
+    let server = Server::start();
+    let c = connect(&server, "app").await;
+    c.batch_execute("CREATE TABLE t (a int)").await.unwrap();
+    let outside = server.data_path().join("..").join("escaped.db");
+    let outside = outside.to_str().unwrap();
+    for sql in [
+        format!("ATTACH '{outside}' AS x"),
+        format!("VACUUM INTO '{outside}'"),
+        "DETACH main".to_owned(),
+        "PRAGMA writable_schema = 1".to_owned(),
+        "PRAGMA synchronous = OFF".to_owned(),
+        "PRAGMA foreign_keys = OFF".to_owned(),
+        "SELECT load_extension('/tmp/nothing')".to_owned(),
+    ] {
+        let e = c.batch_execute(&sql).await.expect_err(&sql);
+        assert_eq!(code(&e), "42501", "{sql}: {e}");
+        let msg = e.as_db_error().unwrap().message().to_owned();
+        assert!(msg.starts_with("permission denied"), "{sql}: {msg}");
+    }
+    assert!(
+        !std::path::Path::new(outside).exists(),
+        "no file was written"
+    );
+    // Reading the schema is still allowed, and the session goes on.
+    c.batch_execute("PRAGMA table_info('t')").await.unwrap();
+    c.batch_execute("INSERT INTO t VALUES (1)").await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn temporary_tables_do_not_outlive_their_session_on_a_pooled_worker() {
+    // One worker: the second client certainly gets the first one's.
+    let server = Server::start_with(&[], &[("IRISWIRE_POOL_MAX_SIZE", "1")]);
+    {
+        let c = connect(&server, "app").await;
+        c.batch_execute(
+            "CREATE TEMP TABLE secrets (s text); INSERT INTO secrets VALUES ('pin 1234')",
+        )
+        .await
+        .unwrap();
+        let n: i64 = c
+            .query_one("SELECT count(*) FROM secrets", &[])
+            .await
+            .unwrap()
+            .get(0);
+        assert_eq!(n, 1);
+    }
+    let workers = server.workers();
+    let c = connect(&server, "app").await;
+    let e = c
+        .simple_query("SELECT * FROM secrets")
+        .await
+        .expect_err("the temporary table is gone");
+    assert_eq!(code(&e), "42P01");
+    assert_eq!(
+        server.workers(),
+        workers,
+        "the same worker, reset, not a new one"
+    );
+
+    // DISCARD ALL (PgBouncer's reset query) drops them within a session too.
+    c.batch_execute("CREATE TEMP TABLE scratch (n int); DISCARD ALL")
+        .await
+        .unwrap();
+    let e = c.simple_query("SELECT * FROM scratch").await.unwrap_err();
+    assert_eq!(code(&e), "42P01");
+}
