@@ -4,6 +4,7 @@ turn a backend's exceptions into ``WorkerError``."""
 from typing import Any, Callable, List, Optional, Protocol, Tuple
 
 from ..protocol import WorkerError
+from ..schema_reader import SchemaReader
 
 # One result column as the ``D`` frame carries it:
 # (name, type_name, type_code, precision, scale, nullable).
@@ -38,6 +39,9 @@ class Driver(Protocol):
     def prepare(self, sql: str) -> Tuple[Optional[Tuple[Column, ...]], Optional[Tuple[Param, ...]]]:
         """Describe a statement without running it: ``(columns, params)``,
         each None when the backend cannot tell."""
+
+    def schema_reader(self) -> "SchemaReader":
+        """The reader of this session's schema metadata, for the catalog."""
 
     def close(self) -> None:
         """Roll back what is open and end the session."""

@@ -4,9 +4,10 @@ intersystems-irispython DB-API, and its Native SDK for Describe."""
 import functools
 
 from ..iris_errors import iris_connect_error, iris_exception, iris_status_error
+from ..schema_iris import IrisSchemaReader
 from ..sql_text import transaction_after
 from .base import backend_errors
-from .iris_common import ODBC_TYPE_NAMES, import_iris, pg_text, statement_metadata
+from .iris_common import ODBC_TYPE_NAMES, fetch_all, import_iris, pg_text, statement_metadata
 
 # ODBC codes of the columns whose values need converting to text:
 # decimal, date, time, timestamp.
@@ -95,6 +96,9 @@ class IrisNativeDriver:
                 raise iris_status_error(str(native.classMethodValue("%SYSTEM.Status", "GetErrorText", status)))
             columns, params, _ = statement_metadata(statement, _native_get, _native_call)
         return columns, params
+
+    def schema_reader(self):
+        return IrisSchemaReader(lambda sql, params: fetch_all(self, sql, params))
 
     def close(self):
         try:

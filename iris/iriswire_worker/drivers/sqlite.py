@@ -6,6 +6,7 @@ import re
 
 from .. import pg_functions, vector
 from ..protocol import WorkerError
+from ..schema_sqlite import SqliteSchemaReader
 from ..sql_text import EMPTY_SQL, QUERY_WORDS, ScannedSql, declared_type
 from ..sqlite_errors import sqlite3_module, sqlite_error
 from .base import backend_errors
@@ -159,6 +160,9 @@ class SqliteDriver:
         if scanned.first_word in QUERY_WORDS:
             return self._view_columns(scanned), None
         return None, None  # RETURNING: SQLite names its columns only when it runs
+
+    def schema_reader(self):
+        return SqliteSchemaReader(self._conn)
 
     def close(self):
         try:
