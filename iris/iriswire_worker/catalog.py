@@ -29,6 +29,7 @@ from .catalog_tables import (
     PG_CATALOG, PG_CATALOG_VIEWS, SETTINGS, STATIC_ROWS)
 from .catalog_types import PG_CATALOG_NAMESPACE, builtin_type_rows, lookup_type, range_rows
 from .drivers.sqlite import SqliteDriver
+from .sql_text import ScannedSql
 from .sqlite_errors import fail, sqlite3_module
 
 # The relations and functions of PostgreSQL's catalog. The front end's
@@ -134,6 +135,10 @@ class Catalog:
     def column_types(self, sql):
         rewritten = self._rewrites.get(sql)
         return rewritten.column_types if rewritten is not None else None
+
+    def typing_sql(self, sql):
+        rewritten = self._rewrites.get(sql)
+        return rewritten.typing_sql if rewritten is not None else None
 
     # --- keeping up with the backend's schema -------------------------------------------
 
@@ -295,16 +300,45 @@ class CatalogDriver(SqliteDriver):
         self.server_version = sqlite3_module().sqlite_version
 
     def _typed(self, sql, columns):
+        if not columns:
+            return columns
         types = self._catalog.column_types(sql)
-        if not columns or not types or len(types) != len(columns):
+        typing_sql = self._catalog.typing_sql(sql)
+        if typing_sql is not None and any(not c[1] for c in columns):
+            declared = self._view_columns(ScannedSql(typing_sql)) or ()
+            if len(declared) == len(columns):
+                columns = tuple(c if c[1] else (c[0], d[1]) + tuple(c[2:])
+                                for c, d in zip(columns, declared))
+        if not types or len(types) != len(columns):
             return columns
         return tuple((c[0], t or c[1]) + tuple(c[2:]) if not c[1] else c
                      for c, t in zip(columns, types))
 
     def execute(self, sql, params, describe):
         columns, fetch = SqliteDriver.execute(self, sql, params, describe)
+        types = self._catalog.column_types(sql) or ()
+        booleans = [i for i, t in enumerate(types) if t == "_bool"]
+        if booleans and fetch is not None:
+            fetch = _boolean_arrays(fetch, booleans)
         return self._typed(sql, columns), fetch
 
     def prepare(self, sql):
         columns, params = SqliteDriver.prepare(self, sql)
         return self._typed(sql, columns), params
+
+
+def _boolean_arrays(fetch, indexes):
+    """`fetch` with the boolean arrays at `indexes` printed as PostgreSQL
+    prints them ({t,f}); SQLite's booleans are 1 and 0."""
+    def converted(count):
+        rows = fetch(count)
+        out = []
+        for row in rows:
+            row = list(row)
+            for i in indexes:
+                if isinstance(row[i], str):
+                    row[i] = catalog_functions.array_text(
+                        catalog_functions.array_elements(row[i]), boolean=True)
+            out.append(tuple(row))
+        return out
+    return converted

@@ -114,6 +114,31 @@ def _has_alias(words):
                 or is_word(previous, "AS"))
 
 
+def _column_type(words, derived=None):
+    """The PostgreSQL type of a result column where SQLite's value would
+    mislead a client: booleans (1/0), arrays (text); None otherwise.
+    `derived` types the columns of derived tables (`alias.column`)."""
+    if _is_boolean(words):
+        return "bool"
+    if (derived and len(words) == 3 and is_punct(words[1], ".")
+            and words[0][1].strip('"').lower() in derived):
+        return derived[words[0][1].strip('"').lower()].get(words[2][1].strip('"').lower())
+    if words and is_word(words[0], "ARRAY_AGG") and len(words) > 2 and is_punct(words[1], "("):
+        inner = words[2:matching(words, 1)]
+        cut = next((k for k, t in enumerate(inner) if is_word(t, "ORDER")), len(inner))
+        if _column_type(inner[:cut], derived) == "bool":
+            return "_bool"
+        texts = [t[1].lower() for t in inner if t[0] == "word"]
+        if "name" in texts:
+            return "_name"
+        if "int2" in texts or "smallint" in texts:
+            return "_int2"
+        if "oid" in texts or "int4" in texts or "integer" in texts:
+            return "_int4" if "oid" not in texts else "_oid"
+        return "_text"
+    return None
+
+
 def _is_boolean(words):
     """Whether an expression yields a boolean: a comparison, AND/OR/NOT,
     IS, IN, LIKE, EXISTS at its top level, or a boolean function."""
@@ -133,21 +158,58 @@ def _is_boolean(words):
         and words[0][1].lower().endswith("_privilege")
 
 
+def derived_types(tokens):
+    """{alias: {column: type}} for the derived tables `(SELECT ...) [AS] alias`
+    whose columns _column_type can type, inner ones first so an outer one can
+    pass an inner one's column on."""
+    found = {}
+    spans = []
+    for i, token in enumerate(tokens):
+        if is_punct(token, "(") and is_word(tokens[next_significant(tokens, i + 1)], "SELECT"):
+            spans.append((matching(tokens, i), i))
+    for end, i in sorted(spans):
+        j = next_significant(tokens, end + 1)
+        if j < len(tokens) and is_word(tokens[j], "AS"):
+            j = next_significant(tokens, j + 1)
+        if j >= len(tokens) or tokens[j][0] not in ("word", "qident") or is_word(tokens[j], *CLAUSE_ENDS):
+            continue
+        inner = tokens[i + 1:end]
+        span = _top_select_list(inner)
+        if span is None:
+            continue
+        columns = {}
+        for item in split_top_level(inner[span[0]:span[1]]):
+            words = significant(item)
+            if not words:
+                continue
+            aliased = _has_alias(words)
+            expression = words[:-2] if aliased and is_word(words[-2], "AS") else words[:-1] if aliased else words
+            kind = _column_type(expression, found)
+            if kind:
+                columns[words[-1][1].strip('"').lower()] = kind
+        if columns:
+            found[tokens[j][1].strip('"').lower()] = columns
+    return found
+
+
 def name_columns(tokens):
     """Aliases with PostgreSQL's names for the outermost SELECT's unaliased
-    columns; the boolean ones are noted in the types list."""
+    columns; (tokens, types, typing tokens): the boolean and array columns'
+    types, and the statement with min()/max() of a column made the bare
+    column (None if it has none), for typing by declaration."""
     span = _top_select_list(tokens)
     if span is None:
-        return tokens, None
+        return tokens, None, None
     start, end = span
+    derived = derived_types(tokens)
     items = split_top_level(tokens[start:end])
-    out_items = []
+    out_items, typing_items = [], []
     column_types = []
     for item in items:
         words = significant(item)
         aliased = _has_alias(words)
         expression = words[:-2] if aliased and is_word(words[-2], "AS") else words[:-1] if aliased else words
-        column_types.append("bool" if _is_boolean(expression) else None)
+        column_types.append(_column_type(expression, derived))
         label = None if aliased else _label(item)
         if label is not None and not (len(words) == 1 and is_punct(words[0], "*")):
             trailing = []
@@ -156,11 +218,33 @@ def name_columns(tokens):
             item = item + [["ws", " "], ["word", "AS"], ["ws", " "],
                            ["qident", '"%s"' % label.replace('"', '""')]] + trailing
         out_items.append(item)
+        typing_items.append(_unwrapped_aggregate(item, expression))
+    if not any(column_types):
+        column_types = None
+    named = tokens[:start] + _joined(out_items) + tokens[end:]
+    if all(t is None for t in typing_items):
+        return named, column_types, None
+    typing = [t if t is not None else item for t, item in zip(typing_items, out_items)]
+    return named, column_types, tokens[:start] + _joined(typing) + tokens[end:]
+
+
+def _joined(items):
     rebuilt = []
-    for n, item in enumerate(out_items):
+    for n, item in enumerate(items):
         if n:
             rebuilt.append(["punct", ","])
         rebuilt.extend(item)
-    if not any(column_types):
-        column_types = None
-    return tokens[:start] + rebuilt + tokens[end:], column_types
+    return rebuilt
+
+
+def _unwrapped_aggregate(item, expression):
+    """min(col) AS x → col AS x (the same type as col); None for anything else."""
+    if (len(expression) > 3 and is_word(expression[0], "MIN", "MAX") and is_punct(expression[1], "(")
+            and matching(expression, 1) == len(expression) - 1
+            and all(t[0] in ("word", "qident") or is_punct(t, ".") for t in expression[2:-1])):
+        alias = significant(item)[len(expression):]
+        if not alias:
+            alias = [["word", "AS"], ["qident", '"%s"' % expression[0][1].lower()]]
+        return [["ws", " "]] + expression[2:-1] + [["ws", " "]] + [
+            t for pair in zip(alias, [["ws", " "]] * len(alias)) for t in pair]
+    return None

@@ -71,8 +71,11 @@ def _number(text):
     return int(text) if re.match(r"-?\d+\Z", text) else text
 
 
-def array_text(values):
-    """A list as PostgreSQL prints an array: ``{1,2}``, ``{"a b",NULL}``."""
+def array_text(values, boolean=False):
+    """A list as PostgreSQL prints an array: ``{1,2}``, ``{"a b",NULL}``
+    (with `boolean`, 1/0 as t/f)."""
+    if boolean:
+        values = [None if v is None else "t" if v else "f" for v in values]
     parts = []
     for value in values:
         if value is None:
@@ -94,6 +97,38 @@ class _ArrayAgg:
 
     def finalize(self):
         return array_text(self.values) if self.values else None
+
+
+class _OrderedAgg:
+    """array_agg/string_agg with ORDER BY: (value, [separator,] descending, key...)."""
+
+    separated = False
+
+    def __init__(self):
+        self.items = []
+        self.separator = ","
+        self.descending = False
+
+    def step(self, value, *rest):
+        if self.separated:
+            self.separator, rest = rest[0], rest[1:]
+        self.descending = bool(rest[0])
+        self.items.append((tuple((k is None, k) for k in rest[1:]), value))
+
+    def _ordered(self):
+        return [value for _, value in sorted(self.items, key=lambda item: item[0],
+                                             reverse=self.descending)]
+
+    def finalize(self):
+        return array_text(self._ordered()) if self.items else None
+
+
+class _OrderedStringAgg(_OrderedAgg):
+    separated = True
+
+    def finalize(self):
+        values = [str(v) for v in self._ordered() if v is not None]
+        return self.separator.join(values) if values else None
 
 
 class _BoolAnd:
@@ -222,7 +257,9 @@ def register(conn, state):
     def relation_name(oid):
         if oid is None:
             return None
-        found = built().relations.get(int(oid))
+        if not isinstance(oid, int):  # a name: text cast to regclass
+            oid = regclass(oid)
+        found = built().relations.get(oid)
         if found is None:
             return str(oid)
         schema, name = found
@@ -349,6 +386,7 @@ def register(conn, state):
         ("iriswire_array", 1, lambda value: json.dumps(array_elements(value))),
         ("iriswire_array_of", -1, lambda *values: array_text(values)),
         ("iriswire_array_get", 2, _array_get),
+        ("iriswire_first", -1, lambda first, *rest: first),
         ("iriswire_series", 2, _series),
         ("iriswire_series", 3, _series),
         ("array_to_string", 2, _array_to_string),
@@ -375,6 +413,8 @@ def register(conn, state):
     for name, arity, function in functions:
         conn.create_function(name, arity, function)
     conn.create_aggregate("array_agg", 1, _ArrayAgg)
+    conn.create_aggregate("iriswire_array_agg_ordered", -1, _OrderedAgg)
+    conn.create_aggregate("iriswire_string_agg_ordered", -1, _OrderedStringAgg)
     conn.create_aggregate("bool_and", 1, _BoolAnd)
     conn.create_aggregate("every", 1, _BoolAnd)
     conn.create_aggregate("bool_or", 1, _BoolOr)

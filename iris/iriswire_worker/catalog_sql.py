@@ -33,9 +33,11 @@ General rules, applied to tokens (``sql_tokens``), in order:
 """
 
 from .catalog_columns import CLAUSE_ENDS, SESSION_WORDS, name_columns
+from .catalog_srf import derived_column_aliases, from_set_returning, select_list_set_returning
 from .catalog_tables import CATALOG_RELATION_OIDS
 from .sql_tokens import (
-    is_punct, is_word, join, matching, next_significant, previous_significant, significant, tokenize)
+    is_punct, is_word, join, matching, next_significant, previous_significant, significant,
+    split_top_level, tokenize)
 
 # Types whose casts look a name up (literal operand) or show one (other operands).
 _REG_TYPES = {
@@ -55,14 +57,18 @@ _LITERALS = ("str", "num", "param")
 
 
 class Rewritten:
-    """A catalog statement for SQLite, and the PostgreSQL types of its result
-    columns where SQLite's would mislead (booleans); None where unknown."""
+    """A catalog statement for SQLite, the PostgreSQL types of its result
+    columns where SQLite's would mislead (booleans, arrays; None where
+    unknown), and `typing_sql`: the same statement with min()/max() around
+    columns removed, whose columns SQLite can type by declaration (None when
+    there is no such aggregate)."""
 
-    __slots__ = ("sql", "column_types")
+    __slots__ = ("sql", "column_types", "typing_sql")
 
     def __init__(self, sql, column_types):
         self.sql = sql
         self.column_types = column_types
+        self.typing_sql = None
 
 
 def rewrite(sql):
@@ -72,15 +78,23 @@ def rewrite(sql):
     tokens = _operator_syntax(tokens)
     tokens = _collate(tokens)
     tokens = _tableoid(tokens)
-    tokens, column_types = name_columns(tokens)
+    tokens, column_types, typing = name_columns(tokens)
+    rewritten = Rewritten(join(_rest(tokens)), column_types)
+    if typing is not None:
+        rewritten.typing_sql = join(_rest(typing))
+    return rewritten
+
+
+def _rest(tokens):
+    tokens = _cast_calls(tokens)
     tokens = _casts(tokens)
     tokens = _any_all(tokens)
     tokens = _arrays(tokens)
     tokens = _regex_operators(tokens)
     tokens = _keywords(tokens)
-    tokens = _set_returning(tokens)
-    tokens = _derived_column_aliases(tokens)
-    return Rewritten(join(tokens), column_types)
+    tokens = select_list_set_returning(tokens)
+    tokens = from_set_returning(tokens)
+    return derived_column_aliases(tokens)
 
 
 def _qualifiers(tokens):
@@ -234,6 +248,32 @@ def _cast_type(tokens, start):
     return " ".join(words) + ("[]" if array else ""), end
 
 
+def _cast_calls(tokens):
+    """CAST(x AS type) → (x)::type, so both spellings follow the rules of `::`."""
+    i = 0
+    while i < len(tokens):
+        if is_word(tokens[i], "CAST"):
+            j = next_significant(tokens, i + 1)
+            if j < len(tokens) and is_punct(tokens[j], "("):
+                end = matching(tokens, j)
+                depth, at = 0, None
+                for k in range(j + 1, end):
+                    kind, text = tokens[k]
+                    if kind == "punct" and text in "([":
+                        depth += 1
+                    elif kind == "punct" and text in ")]":
+                        depth -= 1
+                    elif depth == 0 and is_word(tokens[k], "AS"):
+                        at = k
+                if at is not None:
+                    replacement = ([["punct", "("]] + tokens[j + 1:at] + [["punct", ")"], ["op", "::"]]
+                                   + tokens[at + 1:end])
+                    tokens = tokens[:i] + replacement + tokens[end + 1:]
+                    continue
+        i += 1
+    return tokens
+
+
 def _casts(tokens):
     """Rewrites every `operand::type`, innermost-first from the left, so
     chains (`x::regtype::text`) see each earlier result as their operand."""
@@ -262,6 +302,8 @@ def _call(name, operand):
 
 def _cast(operand, type_name, numeric_next):
     words = significant(operand)
+    while len(words) > 2 and is_punct(words[0], "(") and matching(words, 0) == len(words) - 1:
+        words = words[1:-1]  # (x)::t is x::t
     literal = len(words) == 1 and words[0][0] in _LITERALS
     base = type_name[:-2] if type_name.endswith("[]") else type_name
     if type_name.endswith("[]") or base in ("int2vector", "oidvector", "anyarray"):
@@ -385,6 +427,12 @@ def _regex_operators(tokens):
     return out
 
 
+# PostgreSQL functions with a SQLite equivalent of another name.
+_RENAMED = {"json_build_object": "json_object", "jsonb_build_object": "json_object",
+            "json_build_array": "json_array", "jsonb_build_array": "json_array",
+            "char_length": "length", "character_length": "length", "strpos": "instr"}
+
+
 def _keywords(tokens):
     out = []
     i = 0
@@ -409,6 +457,17 @@ def _keywords(tokens):
                 out.append(["word", "IS"])
                 i = tokens.index(words[2], i) + 1
                 continue
+        if token[0] == "word" and token[1].lower() in _RENAMED and is_punct(following, "("):
+            out.append(["word", _RENAMED[token[1].lower()]])
+            i += 1
+            continue
+        if is_word(token, "ARRAY_AGG", "STRING_AGG") and is_punct(following, "("):
+            end = matching(tokens, nxt)
+            ordered = _ordered_aggregate(token[1].lower(), _keywords(tokens[nxt + 1:end]))
+            if ordered is not None:
+                out.extend(ordered)
+                i = end + 1
+                continue
         if is_word(token, "SUBSTRING", "POSITION", "STRING_AGG") and is_punct(following, "("):
             end = matching(tokens, nxt)
             out.extend(_special_call(token[1].upper(), tokens[nxt + 1:end]))
@@ -417,6 +476,37 @@ def _keywords(tokens):
         out.append(token)
         i += 1
     return out
+
+
+def _ordered_aggregate(name, args):
+    """array_agg(x ORDER BY k [DESC], ...) → iriswire_array_agg_ordered(x, desc, k, ...):
+    SQLite (before 3.44) has no ORDER BY inside aggregates; the aggregate sorts."""
+    depth = 0
+    for k, token in enumerate(args):
+        if token[0] == "punct" and token[1] in "([":
+            depth += 1
+        elif token[0] == "punct" and token[1] in ")]":
+            depth -= 1
+        elif depth == 0 and is_word(token, "ORDER"):
+            by = next_significant(args, k + 1)
+            keys = split_top_level(args[by + 1:])
+            descending = "0"
+            cleaned = []
+            for key in keys:
+                words = significant(key)
+                if words and is_word(words[-1], "DESC", "ASC"):
+                    descending = "1" if is_word(words[-1], "DESC") and not cleaned else descending
+                    key = key[:key.index(words[-1])]
+                cleaned.append(key)
+            values = split_top_level(args[:k])
+            head = values[0] + [["punct", ","]] + (values[1] + [["punct", ","]] if len(values) > 1 else
+                                                    [["str", "','"], ["punct", ","]] if name == "string_agg"
+                                                    else [])
+            pieces = head + [["num", descending]]
+            for key in cleaned:
+                pieces += [["punct", ","]] + key
+            return _call("iriswire_%s_ordered" % name, pieces)
+    return None
 
 
 def _special_call(name, args):
@@ -448,85 +538,3 @@ def _special_call(name, args):
             pieces += [["punct", ","]] + parts[keywords.index("FOR") + 1]
         return _call("substr", pieces)
     return _call("substr" if name == "SUBSTRING" else name.lower(), args)
-
-
-_SRF = {"UNNEST": "unnest", "GENERATE_SERIES": "series", "_PG_EXPANDARRAY": "expand"}
-
-
-def _set_returning(tokens):
-    """unnest(a), generate_series(a, b), _pg_expandarray(a) where a FROM item
-    stands: json_each over the array, its columns named as PostgreSQL names
-    them (`AS u(x)`, or the function's own name)."""
-    out = []
-    i = 0
-    while i < len(tokens):
-        token = tokens[i]
-        nxt = next_significant(tokens, i + 1)
-        previous = out[previous_significant(out, len(out) - 1)] if out else ["", ""]
-        if (token[0] == "word" and token[1].upper() in _SRF and nxt < len(tokens)
-                and is_punct(tokens[nxt], "(")
-                and (is_word(previous, "FROM", "JOIN") or is_punct(previous, ","))):
-            kind = _SRF[token[1].upper()]
-            end = matching(tokens, nxt)
-            args = tokens[nxt + 1:end]
-            source = _call("iriswire_series", args) if kind == "series" else _call("iriswire_array", args)
-            j = next_significant(tokens, end + 1)
-            if j < len(tokens) and is_word(tokens[j], "WITH"):
-                j = next_significant(tokens, next_significant(tokens, j + 1) + 1)  # WITH ORDINALITY
-            if j < len(tokens) and is_word(tokens[j], "AS"):
-                j = next_significant(tokens, j + 1)
-            alias, columns = token[1].lower(), None
-            if j < len(tokens) and tokens[j][0] in ("word", "qident") and not is_word(
-                    tokens[j], *CLAUSE_ENDS, "ON", "JOIN", "LEFT", "INNER", "CROSS", "WHERE"):
-                alias = tokens[j][1]
-                k = next_significant(tokens, j + 1)
-                if k < len(tokens) and is_punct(tokens[k], "("):
-                    columns = [t[1] for t in significant(tokens[k + 1:matching(tokens, k)])
-                               if t[0] in ("word", "qident")]
-                    j = matching(tokens, k) + 1
-                else:
-                    j += 1
-            else:
-                j = end + 1
-            names = columns or ([alias] if kind != "expand" else ["x", "n"])
-            select = "SELECT value AS %s" % names[0]
-            if len(names) > 1:
-                select += ", key + 1 AS %s" % names[1]
-            out.extend([["punct", "("], ["word", select + " FROM json_each"], ["punct", "("]]
-                       + source + [["punct", ")"], ["punct", ")"], ["ws", " "], ["word", "AS"],
-                                   ["ws", " "], ["word", alias], ["ws", " "]])
-            i = j
-            continue
-        out.append(token)
-        i += 1
-    return out
-
-
-def _derived_column_aliases(tokens):
-    """`(SELECT|VALUES ...) AS s(a, b)`: SQLite has no column alias lists on
-    derived tables, but a CTE takes one: `(WITH s(a, b) AS (...) SELECT * FROM s) AS s`."""
-    i = 0
-    while i < len(tokens):
-        if is_punct(tokens[i], "("):
-            end = matching(tokens, i)
-            first = next_significant(tokens, i + 1)
-            if first < end and is_word(tokens[first], "SELECT", "VALUES", "WITH"):
-                j = next_significant(tokens, end + 1)
-                if j < len(tokens) and is_word(tokens[j], "AS"):
-                    j = next_significant(tokens, j + 1)
-                k = next_significant(tokens, j + 1)
-                if (j < len(tokens) and tokens[j][0] in ("word", "qident") and not _is_keyword(tokens[j])
-                        and not is_word(tokens[j], *CLAUSE_ENDS) and k < len(tokens)
-                        and is_punct(tokens[k], "(")):
-                    close = matching(tokens, k)
-                    alias = tokens[j]
-                    replacement = ([["punct", "("], ["word", "WITH"], ["ws", " "], alias]
-                                   + tokens[k:close + 1] + [["ws", " "], ["word", "AS"], ["ws", " "]]
-                                   + tokens[i:end + 1]
-                                   + [["ws", " "], ["word", "SELECT * FROM"], ["ws", " "], alias,
-                                      ["punct", ")"], ["ws", " "], ["word", "AS"], ["ws", " "], alias])
-                    tokens = tokens[:i] + replacement + tokens[close + 1:]
-                    i += 1
-                    continue
-        i += 1
-    return tokens

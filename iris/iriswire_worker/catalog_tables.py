@@ -360,4 +360,5 @@ SETTINGS = (
     ("is_superuser", "on"), ("IntervalStyle", "postgres"), ("extra_float_digits", "1"),
     ("application_name", ""), ("statement_timeout", "0"), ("max_connections", "100"),
     ("default_tablespace", ""), ("row_security", "on"), ("bytea_output", "hex"),
+    ("default_table_access_method", "heap"), ("server_version_num", "160006"),
 )

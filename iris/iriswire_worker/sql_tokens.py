@@ -4,8 +4,12 @@ rewrite catalog statements and to read constraints out of SQLite's
 
 A token is ``[kind, text]``; kinds: ``ws``, ``comment``, ``str`` (a standard
 SQL string; ``E'...'`` strings are turned into one), ``qident`` (a quoted
-identifier), ``num``, ``param`` (``?``, ``?NNN``; PostgreSQL's ``$n`` become
-``?n``), ``word``, ``op``, ``punct`` (``( ) , ; [ ] .``).
+identifier), ``num``, ``param``, ``word``, ``op``, ``punct`` (``( ) , ; [ ] .``).
+
+Parameters come out numbered (``?1``, ``?2``...; PostgreSQL's ``$n`` as
+``?n``, a bare ``?`` as the largest number so far plus one, SQLite's own
+rule), so a rewrite may move or repeat an expression without changing which
+value each placeholder takes.
 """
 
 import re
@@ -62,6 +66,7 @@ def tokenize(sql):
     tokens = []
     pos = 0
     length = len(sql)
+    highest = 0
     while pos < length:
         match = _TOKEN.match(sql, pos)
         if match is None:
@@ -72,8 +77,10 @@ def tokenize(sql):
         text = match.group(0)
         if kind == "estr":
             kind, text = "str", _standard_string(text)
-        elif kind == "param" and text.startswith("$"):
-            text = "?" + text[1:]
+        elif kind == "param":
+            number = int(text[1:]) if len(text) > 1 else highest + 1
+            highest = max(highest, number)
+            text = "?%d" % number
         tokens.append([kind, text])
         pos = match.end()
     return tokens

@@ -43,6 +43,7 @@ const PACKAGE_FILES: &[SourceFile] = package_files![
     "catalog_columns.py",
     "catalog_functions.py",
     "catalog_sql.py",
+    "catalog_srf.py",
     "catalog_tables.py",
     "catalog_types.py",
     "iris_errors.py",
