@@ -241,11 +241,11 @@ class CatalogRewriteTest(unittest.TestCase):
                 'SELECT iriswire_regtype_name(t.typelem) AS "typelem" FROM pg_type t',
             "SELECT typelem::regtype::oid FROM pg_type": 'SELECT typelem AS "typelem" FROM pg_type',
             "SELECT 'vector'::regtype::oid": "SELECT CAST(iriswire_regtype('vector') AS INTEGER) AS \"oid\"",
-            "WHERE t.oid = ?::regtype": "WHERE t.oid = iriswire_regtype(?)",
-            "WHERE t.oid = ?::text::regtype": "WHERE t.oid = iriswire_regtype(?)",
+            "WHERE t.oid = ?::regtype": "WHERE t.oid = iriswire_regtype(?1)",
+            "WHERE t.oid = ?::text::regtype": "WHERE t.oid = iriswire_regtype(?1)",
             "WHERE t.oid = 'it''s'::regtype": "WHERE t.oid = iriswire_regtype('it''s')",
             "SELECT to_regtype(?)::oid, typlen::int4, 'a'::text FROM pg_type":
-                'SELECT CAST(to_regtype(?) AS INTEGER) AS "to_regtype", typlen AS "typlen",'
+                'SELECT CAST(to_regtype(?1) AS INTEGER) AS "to_regtype", typlen AS "typlen",'
                 " 'a' AS \"text\" FROM pg_type",
         }
         for sql, expected in cases.items():
