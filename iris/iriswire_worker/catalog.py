@@ -53,9 +53,9 @@ _CATALOG_SQL = re.compile(
     r"|timezone_abbrevs|timezone_names|transform|trigger|ts_config|ts_config_map|ts_dict"
     r"|ts_parser|ts_template|type|user|user_mapping|user_mappings|views)\b"
     r"|\b(?:format_type|pg_get_\w+|pg_\w+_is_visible|has_\w+_privilege|obj_description"
-    r"|col_description|shobj_description|pg_encoding_to_char|current_schemas|to_regtype"
+    r"|col_description|shobj_description|pg_encoding_to_char|current_schemas?|to_regtype"
     r"|to_regclass|pg_relation_size|pg_total_relation_size|pg_table_size|pg_indexes_size"
-    r"|pg_size_pretty|pg_database_size|pg_tablespace_location|pg_has_role|_pg_expandarray)\s*\("
+    r"|pg_size_pretty|pg_database_size|pg_tablespace_location|pg_has_role|pg_partition_\w+|_pg_expandarray)\s*\("
     r"|::\s*(?:regtype|regclass|regproc|regprocedure|regnamespace|regrole|regoper|regoperator)\b")
 
 # Without a version token from the backend, the catalog is rebuilt when it is older than this.

@@ -147,9 +147,14 @@ def build(snapshot, database, owner=10):
     by_name = {(r.schema, r.name): oids[("r", r.schema, r.name)] for r in snapshot.relations}
     attnums = {by_name[(r.schema, r.name)]: {c.name: n for n, c in enumerate(r.columns, 1)}
                for r in snapshot.relations}
+    # PostgreSQL enforces foreign keys with triggers on both tables; psql
+    # lists them (and "Referenced by") only for tables with triggers.
+    triggered = {(fk.ref_schema, fk.ref_table) for r in snapshot.relations for fk in r.foreign_keys}
+    triggered |= {(r.schema, r.name) for r in snapshot.relations if r.foreign_keys}
     constraint_keys = []
     for rel in snapshot.relations:
-        _relation_rows(built, rel, by_name, oids, attnums, owner, database, constraint_keys)
+        _relation_rows(built, rel, by_name, oids, attnums, owner, database, constraint_keys,
+                       (rel.schema, rel.name) in triggered)
     constraint_oids = assign_oids(k for k, _ in constraint_keys)
     for key, row in constraint_keys:
         row[0] = constraint_oids[key]
@@ -164,7 +169,8 @@ def _index_key(rel, index):
     return ("i", rel.schema, rel.name, index.name or "", ",".join(index.columns))
 
 
-def _relation_rows(built, rel, by_name, oids, all_attnums, owner, database, constraint_keys):
+def _relation_rows(built, rel, by_name, oids, all_attnums, owner, database, constraint_keys,
+                   has_triggers):
     oid = by_name[(rel.schema, rel.name)]
     namespace = built.namespaces[rel.schema]
     built.relations[oid] = (rel.schema, rel.name)
@@ -195,8 +201,8 @@ def _relation_rows(built, rel, by_name, oids, all_attnums, owner, database, cons
                             "NO", "NO", "NO"))
     built.add("pg_class", (
         oid, rel.name, namespace, 0, 0, owner, 2 if rel.kind == "r" else 0, 0, 0, 0, -1, 0, 0,
-        int(bool(rel.indexes)), 0, "p", rel.kind, len(rel.columns), len(rel.checks), 0, 0, 0, 0,
-        0, 1, "d", 0, 0, "0", "0", None, None, None))
+        int(bool(rel.indexes)), 0, "p", rel.kind, len(rel.columns), len(rel.checks), 0,
+        int(has_triggers), 0, 0, 0, 1, "d", 0, 0, "0", "0", None, None, None))
     built.add("tables", (database, rel.schema, rel.name,
                          "VIEW" if rel.kind == "v" else "BASE TABLE", None, None, None, None, None,
                          "NO" if rel.kind == "v" else "YES", "NO", None))

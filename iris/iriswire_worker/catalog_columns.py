@@ -211,7 +211,7 @@ def name_columns(tokens):
         expression = words[:-2] if aliased and is_word(words[-2], "AS") else words[:-1] if aliased else words
         column_types.append(_column_type(expression, derived))
         label = None if aliased else _label(item)
-        if label is not None and not (len(words) == 1 and is_punct(words[0], "*")):
+        if label is not None and not (words and words[-1][1] == "*"):
             trailing = []
             while item and item[-1][0] in ("ws", "comment"):
                 trailing.insert(0, item.pop())

@@ -355,6 +355,9 @@ def register(conn, state):
         ("pg_tablespace_location", 1, lambda oid: ""),
         ("pg_is_other_temp_schema", 1, lambda oid: 0),
         ("pg_relation_is_publishable", 1, lambda oid: 0),
+        # A set-returning function; with no partitions, a relation is its only ancestor.
+        ("pg_partition_ancestors", 1, lambda oid: None if oid is None else int(oid)),
+        ("pg_partition_root", 1, lambda oid: None if oid is None else int(oid)),
         ("pg_get_publication_tables", -1, lambda *args: None),
         ("pg_my_temp_schema", 0, lambda: 0),
         ("pg_is_in_recovery", 0, lambda: 0),

@@ -94,6 +94,7 @@ def _rest(tokens):
     tokens = _keywords(tokens)
     tokens = select_list_set_returning(tokens)
     tokens = from_set_returning(tokens)
+    tokens = _record_fields(tokens)
     return derived_column_aliases(tokens)
 
 
@@ -468,6 +469,11 @@ def _keywords(tokens):
                 out.extend(ordered)
                 i = end + 1
                 continue
+        if is_word(token, "TRIM") and is_punct(following, "("):
+            end = matching(tokens, nxt)
+            out.extend(_trim(_keywords(tokens[nxt + 1:end])))
+            i = end + 1
+            continue
         if is_word(token, "SUBSTRING", "POSITION", "STRING_AGG") and is_punct(following, "("):
             end = matching(tokens, nxt)
             out.extend(_special_call(token[1].upper(), tokens[nxt + 1:end]))
@@ -507,6 +513,38 @@ def _ordered_aggregate(name, args):
                 pieces += [["punct", ","]] + key
             return _call("iriswire_%s_ordered" % name, pieces)
     return None
+
+
+def _trim(args):
+    """trim([BOTH|LEADING|TRAILING] [chars] FROM x) → trim/ltrim/rtrim(x, chars)."""
+    words = significant(args)
+    if not any(is_word(t, "FROM") for t in words):
+        return _call("trim", args)
+    function = "trim"
+    if words and is_word(words[0], "BOTH", "LEADING", "TRAILING"):
+        function = {"BOTH": "trim", "LEADING": "ltrim", "TRAILING": "rtrim"}[words[0][1].upper()]
+        args = args[args.index(words[0]) + 1:]
+    at = next(k for k, t in enumerate(args) if is_word(t, "FROM"))
+    chars, source = args[:at], args[at + 1:]
+    if significant(chars):
+        return _call(function, source + [["punct", ","]] + chars)
+    return _call(function, source)
+
+
+def _record_fields(tokens):
+    """`(record).x`: the one record a catalog statement can hold is
+    _pg_expandarray's, carried as its element (x)."""
+    out = []
+    i = 0
+    while i < len(tokens):
+        token = tokens[i]
+        if (is_punct(token, ".") and i + 1 < len(tokens) and is_word(tokens[i + 1], "X")
+                and out and is_punct(out[-1], ")")):
+            i += 2
+            continue
+        out.append(token)
+        i += 1
+    return out
 
 
 def _special_call(name, args):

@@ -30,7 +30,9 @@ def call(name, args):
     return [["word", name], ["punct", "("]] + args + [["punct", ")"]]
 
 
-_SRF = {"UNNEST": "unnest", "GENERATE_SERIES": "series", "_PG_EXPANDARRAY": "expand"}
+_SRF = {"UNNEST": "unnest", "GENERATE_SERIES": "series", "_PG_EXPANDARRAY": "expand",
+        # Without partitions, a relation is its own only ancestor.
+        "PG_PARTITION_ANCESTORS": "single"}
 
 
 def from_set_returning(tokens):
@@ -49,7 +51,8 @@ def from_set_returning(tokens):
             kind = _SRF[token[1].upper()]
             end = matching(tokens, nxt)
             args = tokens[nxt + 1:end]
-            source = call("iriswire_series", args) if kind == "series" else call("iriswire_array", args)
+            source = (call("iriswire_series", args) if kind == "series"
+                      else call("json_array", args) if kind == "single" else call("iriswire_array", args))
             j = next_significant(tokens, end + 1)
             if j < len(tokens) and is_word(tokens[j], "WITH"):
                 j = next_significant(tokens, next_significant(tokens, j + 1) + 1)  # WITH ORDINALITY

@@ -990,11 +990,11 @@ static CATALOG_SQL: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new
         r"|ts_config_map|ts_dict|ts_parser|ts_template|type|user|user_mapping",
         r"|user_mappings|views)\b|\b(?:format_type|pg_get_\w+|pg_\w+_is_visible",
         r"|has_\w+_privilege|obj_description|col_description|shobj_description",
-        r"|pg_encoding_to_char|current_schemas|to_regtype|to_regclass|pg_relation_size",
+        r"|pg_encoding_to_char|current_schemas?|to_regtype|to_regclass|pg_relation_size",
         r"|pg_total_relation_size|pg_table_size|pg_indexes_size|pg_size_pretty",
-        r"|pg_database_size|pg_tablespace_location|pg_has_role|_pg_expandarray)\s*\(",
-        r"|::\s*(?:regtype|regclass|regproc|regprocedure|regnamespace|regrole|regoper",
-        r"|regoperator)\b",
+        r"|pg_database_size|pg_tablespace_location|pg_has_role|pg_partition_\w+",
+        r"|_pg_expandarray)\s*\(|::\s*(?:regtype|regclass|regproc|regprocedure",
+        r"|regnamespace|regrole|regoper|regoperator)\b",
     ))
     .expect("static pattern")
 });

@@ -12,6 +12,7 @@ reuses): run with ``python3 -m pytest tests/python`` or
 supplies the exact text of its TypeInfo query.
 """
 
+import os
 import re
 import types
 import unittest
@@ -229,6 +230,25 @@ class CatalogRewriteTest(unittest.TestCase):
                     "SELECT to_regtype(?)", "SELECT 'x' :: regtype", "SELECT * FROM pg_range"):
             self.assertTrue(catalog.Catalog.handles(sql), sql)
         for sql in ("SELECT * FROM pg_typeahead", "SELECT * FROM items", "SELECT regtype FROM t"):
+            self.assertFalse(catalog.Catalog.handles(sql), sql)
+
+    def test_the_front_end_recognises_the_same_statements(self):
+        # src/translate's CATALOG_SQL is this pattern, written as concat! pieces.
+        translate = os.path.join(os.path.dirname(STANDIN), "..", "src", "translate")
+        texts = [open(os.path.join(translate, name)).read() for name in sorted(os.listdir(translate))
+                 if name.endswith(".rs")]
+        source = next(t for t in texts if "static CATALOG_SQL" in t)
+        block = source[source.index("static CATALOG_SQL"):]
+        block = block[:block.index(".expect(")]
+        rust = "".join(re.findall(r'r"([^"]*)"', block))
+        self.assertEqual(rust, catalog._CATALOG_SQL.pattern)
+        for sql in ("SELECT * FROM information_schema.tables", "SELECT pg_get_indexdef(1)",
+                    "SELECT c.oid::pg_catalog.regclass FROM pg_class c", "SELECT * FROM pg_roles",
+                    "SELECT 1 FROM pg_stat_activity"):
+            self.assertTrue(catalog.Catalog.handles(sql), sql)
+        for sql in ("SELECT * FROM pg_typeahead", "SELECT pg_int(x) FROM t",
+                    'SELECT COLUMN_NAME FROM "INFORMATION_SCHEMA".COLUMNS', "SELECT version()",
+                    "SELECT * FROM users WHERE type = 1"):
             self.assertFalse(catalog.Catalog.handles(sql), sql)
 
     def test_translate(self):
