@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the real-client integration tests (tests/python/test_clients.py)
 # need: psql, Node.js, a JDK, pgjdbc and promtool from Debian when missing, pytest, psycopg 3 and
-# asyncpg and pgvector (pgvector-python) from PyPI, and node-postgres (pg) into tests/node/node_modules from
+# asyncpg, pgvector (pgvector-python), SQLAlchemy 2 and psycopg2 from PyPI, and node-postgres (pg) into tests/node/node_modules from
 # tests/node/package-lock.json. Idempotent: each
 # step runs only when its package is missing.
 set -euo pipefail
@@ -29,6 +29,8 @@ missing=()
 "$PYTHON" -c 'import psycopg, psycopg_binary' 2>/dev/null || missing+=("psycopg[binary]")
 "$PYTHON" -c 'import asyncpg' 2>/dev/null || missing+=("asyncpg")
 "$PYTHON" -c 'import pgvector' 2>/dev/null || missing+=("pgvector")
+"$PYTHON" -c 'import sqlalchemy; assert sqlalchemy.__version__ >= "2"' 2>/dev/null || missing+=("SQLAlchemy>=2")
+"$PYTHON" -c 'import psycopg2' 2>/dev/null || missing+=("psycopg2-binary")
 if ((${#missing[@]})); then
     echo "test-deps: pip installing ${missing[*]}"
     "$PYTHON" -m pip install --quiet "${missing[@]}"

@@ -7,7 +7,7 @@ import sys
 import traceback
 
 from .cancel import Canceller
-from .catalog import Catalog
+from .catalog import Catalog, is_ddl, session_names
 from .drivers import DRIVERS
 from .drivers.base import Driver
 from .protocol import (
@@ -20,8 +20,10 @@ DEFAULT_BATCH_ROWS = 512
 class Worker:
     """One session's requests: each is answered in full before the next is read."""
 
-    def __init__(self, channel: Channel, driver: Driver, batch_rows: int, canceller: Canceller):
+    def __init__(self, channel: Channel, driver: Driver, batch_rows: int, canceller: Canceller,
+                 session=None):
         self._channel = channel
+        self._session = session
         self._driver = driver
         self._batch_rows = batch_rows
         self._canceller = canceller
@@ -30,11 +32,16 @@ class Worker:
 
     def _route(self, sql):
         """The driver for `sql` and the text it runs: catalog statements go
-        to the in-memory pg_catalog (created on first use)."""
+        to the in-memory pg_catalog (created on first use, brought up to
+        date with the backend's schema first)."""
         if Catalog.handles(sql):
-            if self._catalog is None:
-                self._catalog = Catalog()
-            return self._catalog.driver, Catalog.translate(sql)
+            catalog = self._catalog
+            if catalog is None:
+                catalog = self._catalog = Catalog(self._driver.schema_reader(), self._session)
+            catalog.refresh()
+            return catalog.driver, catalog.translate(sql)
+        if self._catalog is not None and is_ddl(sql):
+            self._catalog.invalidate()
         return self._driver, sql
 
     def serve(self):
@@ -153,7 +160,8 @@ def main():
     channel.send(frame(b"R", dumps({
         "protocol": PROTOCOL_VERSION, "driver": driver.name,
         "server_version": driver.server_version, "pid": os.getpid()})))
-    worker = Worker(channel, driver, config.get("batch_rows", DEFAULT_BATCH_ROWS), canceller)
+    worker = Worker(channel, driver, config.get("batch_rows", DEFAULT_BATCH_ROWS), canceller,
+                    session_names(config, driver))
     try:
         worker.serve()
     except ProtocolError as exc:

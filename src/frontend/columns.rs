@@ -205,8 +205,10 @@ pub async fn table_columns(
     let sql = match shared.translations.dialect() {
         _ if catalog_table => "SELECT name, type FROM pragma_table_info(?) -- pg_catalog.",
         crate::translate::Dialect::Sqlite => "SELECT name, type FROM pragma_table_info(?)",
+        // IRIS's own INFORMATION_SCHEMA, quoted: PostgreSQL's information_schema
+        // (lower case, unquoted) is the bridge's catalog emulation.
         crate::translate::Dialect::Iris => {
-            "SELECT COLUMN_NAME, DATA_TYPE FROM INFORMATION_SCHEMA.COLUMNS WHERE TABLE_SCHEMA = ? AND LOWER(TABLE_NAME) = LOWER(?)"
+            "SELECT COLUMN_NAME, DATA_TYPE FROM \"INFORMATION_SCHEMA\".COLUMNS WHERE TABLE_SCHEMA = ? AND LOWER(TABLE_NAME) = LOWER(?)"
         }
     };
     let schema = &shared.config().iris.schema.clone();

@@ -139,6 +139,15 @@ pub(crate) fn from_declared(decl: &str) -> Option<Type> {
         "jsonb" => Type::JSONB,
         "uuid" | "uniqueidentifier" => Type::UUID,
         "oid" => Type::OID,
+        // One-dimensional arrays as the bridge's catalog declares them
+        // (PostgreSQL's text form, e.g. `{a,b}`), so clients parse them as arrays.
+        "_text" | "text[]" => Type::TEXT_ARRAY,
+        "_name" | "name[]" => Type::NAME_ARRAY,
+        "_int2" | "int2[]" => Type::INT2_ARRAY,
+        "_int4" | "int4[]" => Type::INT4_ARRAY,
+        "_oid" | "oid[]" => Type::OID_ARRAY,
+        "_char" => Type::CHAR_ARRAY,
+        "_bool" | "bool[]" => Type::BOOL_ARRAY,
         _ => {
             // `integer primary key` and the like keep their first word.
             let first = base.split_whitespace().next().unwrap_or("");
@@ -206,7 +215,11 @@ pub(crate) fn type_size(t: &Type) -> i16 {
 /// `varchar(20)`) to a type; used for casts and parameter inference.
 pub(crate) fn from_sql_name(name: &str) -> Option<Type> {
     match name.trim().to_ascii_lowercase().as_str() {
-        "regclass" | "regtype" | "regproc" => Some(Type::OID),
+        // Their text input is a name ('pg_catalog.pg_class'::regclass), so a
+        // parameter of theirs passes on as text; the bridge's catalog looks it up.
+        "regclass" => Some(Type::REGCLASS),
+        "regtype" => Some(Type::REGTYPE),
+        "regproc" => Some(Type::REGPROC),
         other => from_declared(other),
     }
 }

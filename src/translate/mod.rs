@@ -973,9 +973,29 @@ pub fn needs_rewrite(sql: &str) -> bool {
 /// The same pattern as `_CATALOG_SQL` in iris/iriswire_worker/catalog.py, so both
 /// sides agree on which statements are catalog statements.
 static CATALOG_SQL: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
-    regex::Regex::new(
-        r"(?i)pg_catalog\.|\bpg_type\b|\bpg_namespace\b|\bpg_range\b|\bto_regtype\s*\(|::\s*regtype",
-    )
+    regex::Regex::new(concat!(
+        r"(?i)\b(?:pg_catalog|information_schema)\s*\.|\bpg_(?:aggregate|am|amop|amproc",
+        r"|attrdef|attribute|auth_members|authid|available_extensions",
+        r"|available_extension_versions|cast|class|collation|constraint|conversion|cursors",
+        r"|database|db_role_setting|default_acl|depend|description|enum|event_trigger",
+        r"|extension|file_settings|foreign_data_wrapper|foreign_server|foreign_table|group",
+        r"|hba_file_rules|index|indexes|inherits|init_privs|language|largeobject",
+        r"|largeobject_metadata|locks|matviews|namespace|opclass|operator|opfamily",
+        r"|partitioned_table|policies|policy|prepared_statements|prepared_xacts|proc",
+        r"|publication|publication_namespace|publication_rel|publication_tables|range",
+        r"|replication_slots|rewrite|roles|rules|seclabel|seclabels|sequence|sequences",
+        r"|settings|shadow|shdepend|shdescription|shseclabel|stat_\w+|statio_\w+|statistic",
+        r"|statistic_ext|statistic_ext_data|stats|stats_ext|subscription|subscription_rel",
+        r"|tables|tablespace|timezone_abbrevs|timezone_names|transform|trigger|ts_config",
+        r"|ts_config_map|ts_dict|ts_parser|ts_template|type|user|user_mapping",
+        r"|user_mappings|views)\b|\b(?:format_type|pg_get_\w+|pg_\w+_is_visible",
+        r"|has_\w+_privilege|obj_description|col_description|shobj_description",
+        r"|pg_encoding_to_char|current_schemas?|to_regtype|to_regclass|pg_relation_size",
+        r"|pg_total_relation_size|pg_table_size|pg_indexes_size|pg_size_pretty",
+        r"|pg_database_size|pg_tablespace_location|pg_has_role|pg_partition_\w+",
+        r"|_pg_expandarray)\s*\(|::\s*(?:regtype|regclass|regproc|regprocedure",
+        r"|regnamespace|regrole|regoper|regoperator)\b",
+    ))
     .expect("static pattern")
 });
 

@@ -12,13 +12,14 @@ reuses): run with ``python3 -m pytest tests/python`` or
 supplies the exact text of its TypeInfo query.
 """
 
+import os
 import re
 import types
 import unittest
 
-from test_worker import WorkerTestCase, standin_env
+from test_worker import STANDIN, WorkerTestCase, standin_env
 
-from iriswire_worker import catalog
+from iriswire_worker import catalog, catalog_sql
 
 VECTOR_OID = 16385
 
@@ -231,28 +232,56 @@ class CatalogRewriteTest(unittest.TestCase):
         for sql in ("SELECT * FROM pg_typeahead", "SELECT * FROM items", "SELECT regtype FROM t"):
             self.assertFalse(catalog.Catalog.handles(sql), sql)
 
+    def test_the_front_end_recognises_the_same_statements(self):
+        # src/translate's CATALOG_SQL is this pattern, written as concat! pieces.
+        translate = os.path.join(os.path.dirname(STANDIN), "..", "src", "translate")
+        texts = [open(os.path.join(translate, name)).read() for name in sorted(os.listdir(translate))
+                 if name.endswith(".rs")]
+        source = next(t for t in texts if "static CATALOG_SQL" in t)
+        block = source[source.index("static CATALOG_SQL"):]
+        block = block[:block.index(".expect(")]
+        rust = "".join(re.findall(r'r"([^"]*)"', block))
+        self.assertEqual(rust, catalog._CATALOG_SQL.pattern)
+        for sql in ("SELECT * FROM information_schema.tables", "SELECT pg_get_indexdef(1)",
+                    "SELECT c.oid::pg_catalog.regclass FROM pg_class c", "SELECT * FROM pg_roles",
+                    "SELECT 1 FROM pg_stat_activity"):
+            self.assertTrue(catalog.Catalog.handles(sql), sql)
+        for sql in ("SELECT * FROM pg_typeahead", "SELECT pg_int(x) FROM t",
+                    'SELECT COLUMN_NAME FROM "INFORMATION_SCHEMA".COLUMNS', "SELECT version()",
+                    "SELECT * FROM users WHERE type = 1"):
+            self.assertFalse(catalog.Catalog.handles(sql), sql)
+
     def test_translate(self):
+        # What each spelling becomes on the catalog (catalog_sql); result
+        # columns carry PostgreSQL's names as aliases.
         cases = {
             "SELECT oid::regtype::text FROM pg_catalog.pg_type":
-                "SELECT iriswire_regtype_name(oid) FROM pg_type",
-            "SELECT t.typelem::regtype FROM pg_type t": "SELECT iriswire_regtype_name(t.typelem) FROM pg_type t",
-            "SELECT typelem::regtype::oid FROM pg_type": "SELECT typelem FROM pg_type",
-            "SELECT 'vector'::regtype::oid": "SELECT iriswire_regtype_oid('vector')",
-            "WHERE t.oid = ?::regtype": "WHERE t.oid = iriswire_regtype(?)",
-            "WHERE t.oid = ?::text::regtype": "WHERE t.oid = iriswire_regtype(?)",
+                'SELECT iriswire_regtype_name(oid) AS "oid" FROM pg_type',
+            "SELECT t.typelem::regtype FROM pg_type t":
+                'SELECT iriswire_regtype_name(t.typelem) AS "typelem" FROM pg_type t',
+            "SELECT typelem::regtype::oid FROM pg_type": 'SELECT typelem AS "typelem" FROM pg_type',
+            "SELECT 'vector'::regtype::oid": "SELECT CAST(iriswire_regtype('vector') AS INTEGER) AS \"oid\"",
+            "WHERE t.oid = ?::regtype": "WHERE t.oid = iriswire_regtype(?1)",
+            "WHERE t.oid = ?::text::regtype": "WHERE t.oid = iriswire_regtype(?1)",
             "WHERE t.oid = 'it''s'::regtype": "WHERE t.oid = iriswire_regtype('it''s')",
             "SELECT to_regtype(?)::oid, typlen::int4, 'a'::text FROM pg_type":
-                "SELECT to_regtype(?), typlen, 'a' FROM pg_type",
+                'SELECT CAST(to_regtype(?1) AS INTEGER) AS "to_regtype", typlen AS "typlen",'
+                " 'a' AS \"text\" FROM pg_type",
         }
         for sql, expected in cases.items():
-            self.assertEqual(catalog.Catalog.translate(sql), expected, sql)
+            self.assertEqual(catalog_sql.rewrite(sql).sql, expected, sql)
 
     def test_labels(self):
-        self.assertEqual(catalog._catalog_label("iriswire_regtype_name(t.oid)"), "oid")
-        self.assertEqual(catalog._catalog_label("iriswire_regtype_oid('vector')"), "oid")
-        self.assertEqual(catalog._catalog_label("iriswire_regtype(?)"), "regtype")
-        self.assertEqual(catalog._catalog_label("to_regtype(?)"), "to_regtype")
-        self.assertEqual(catalog._catalog_label("typname"), "typname")
+        # PostgreSQL's FigureColname: a cast is named after its operand's
+        # column or function, else after the type; plain columns keep theirs.
+        def labels(sql):
+            return re.findall(r'AS "([^"]*)"', catalog_sql.rewrite(sql).sql)
+
+        self.assertEqual(labels("SELECT t.oid::regtype::text FROM pg_type t"), ["oid"])
+        self.assertEqual(labels("SELECT 'vector'::regtype::oid"), ["oid"])
+        self.assertEqual(labels("SELECT ?::regtype"), ["regtype"])
+        self.assertEqual(labels("SELECT to_regtype(?)"), ["to_regtype"])
+        self.assertEqual(labels("SELECT typname FROM pg_type"), [])
 
     def test_psycopg_query_text(self):
         # Whatever psycopg is installed: the shape the worker is written for.

@@ -4,6 +4,7 @@ turn a backend's exceptions into ``WorkerError``."""
 from typing import Any, Callable, List, Optional, Protocol, Tuple
 
 from ..protocol import WorkerError
+from ..schema_reader import SchemaReader
 
 # One result column as the ``D`` frame carries it:
 # (name, type_name, type_code, precision, scale, nullable).
@@ -43,6 +44,9 @@ class Driver(Protocol):
         """Drop what the session left behind before the worker changes hands
         (temporary tables, process-private state); the transaction is
         already rolled back."""
+
+    def schema_reader(self) -> "SchemaReader":
+        """The reader of this session's schema metadata, for the catalog."""
 
     def close(self) -> None:
         """Roll back what is open and end the session."""

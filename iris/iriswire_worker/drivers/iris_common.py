@@ -70,3 +70,15 @@ def import_iris(what):
     except ImportError as exc:
         raise WorkerError("08001", "cannot import %s: %s" % (what, exc))
     return iris
+
+
+def fetch_all(driver, sql, params):
+    """Every row of a statement run on `driver`'s session (for schema readers)."""
+    _, fetch = driver.execute(sql, params, False)
+    rows = []
+    while fetch is not None:
+        batch = fetch(512)
+        rows.extend(batch)
+        if len(batch) < 512:
+            break
+    return rows

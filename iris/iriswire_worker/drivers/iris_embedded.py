@@ -3,8 +3,10 @@ embedded Python (the worker runs under irispython), with %SQL.Statement."""
 
 from ..iris_errors import iris_error, iris_exception, iris_status_error
 from ..protocol import WorkerError
+from ..schema_iris import IrisSchemaReader
 from .base import backend_errors
-from .iris_common import BINARY_CODES, BOOLEAN_CODES, import_iris, pg_text, statement_metadata
+from .iris_common import (
+    BINARY_CODES, BOOLEAN_CODES, fetch_all, import_iris, pg_text, statement_metadata)
 
 # %SQL.StatementMetadata.statementType of INSERT, UPDATE, DELETE.
 _DML_STATEMENT_TYPES = frozenset((2, 3, 4))
@@ -134,6 +136,9 @@ class IrisEmbeddedDriver:
         if execute is not None:
             with backend_errors(iris_exception):
                 execute(self._KILL_PROCESS_PRIVATE)
+
+    def schema_reader(self):
+        return IrisSchemaReader(lambda sql, params: fetch_all(self, sql, params))
 
     def close(self):
         if self.in_transaction():

@@ -4,9 +4,10 @@ intersystems-irispython DB-API, and its Native SDK for Describe."""
 import functools
 
 from ..iris_errors import iris_connect_error, iris_exception, iris_status_error
+from ..schema_iris import IrisSchemaReader
 from ..sql_text import transaction_after
 from .base import backend_errors
-from .iris_common import ODBC_TYPE_NAMES, import_iris, pg_text, statement_metadata
+from .iris_common import ODBC_TYPE_NAMES, fetch_all, import_iris, pg_text, statement_metadata
 
 # ODBC codes of the columns whose values need converting to text:
 # decimal, date, time, timestamp.
@@ -103,6 +104,9 @@ class IrisNativeDriver:
         # Native API cannot list them: a new connection is a new process.
         self.close()
         self.__init__(self._config)
+
+    def schema_reader(self):
+        return IrisSchemaReader(lambda sql, params: fetch_all(self, sql, params))
 
     def close(self):
         try:

@@ -6,6 +6,7 @@ import re
 
 from .. import pg_functions, vector
 from ..protocol import WorkerError
+from ..schema_sqlite import SqliteSchemaReader
 from ..sql_text import EMPTY_SQL, QUERY_WORDS, ScannedSql, declared_type
 from ..sqlite_errors import sqlite3_module, sqlite_error
 from ..constraints import describe_violation
@@ -186,6 +187,9 @@ class SqliteDriver:
                 "ORDER BY type = 'table'").fetchall()
             for kind, name in objects:
                 self._conn.execute('DROP %s IF EXISTS temp."%s"' % (kind.upper(), name.replace('"', '""')))
+
+    def schema_reader(self):
+        return SqliteSchemaReader(self._conn)
 
     def close(self):
         try:

@@ -16,6 +16,7 @@ import os
 import re
 import sqlite3
 
+from . import _information_schema as information_schema
 from . import _ddl, _functions, _results, _settings, rules
 from ._errors import IrisSqlError, found, from_sqlite, syntax_error
 from ._lexer import at, identifier_name, is_word, tokenize
@@ -165,18 +166,11 @@ class Prepared:
         self.reorder = reorder
 
 
-# The lenient stand-in's INFORMATION_SCHEMA.COLUMNS (the columns iriswire reads).
-_LENIENT_COLUMNS = (
-    "(SELECT 'SQLUser' AS TABLE_SCHEMA, m.name AS TABLE_NAME, p.name AS COLUMN_NAME, "
-    "lower(p.type) AS DATA_TYPE FROM sqlite_master m, pragma_table_info(m.name) p "
-    "WHERE m.type = 'table')")
-
-
 def _lenient_sql(sql):
     # IRIS spells BEGIN as START TRANSACTION; sqlite3 knows only BEGIN.
     if re.match(r"\s*START\s+TRANSACTION\s*\Z", sql, re.I):
         return "BEGIN"
-    return re.sub(r"INFORMATION_SCHEMA\.COLUMNS", _LENIENT_COLUMNS, sql, flags=re.I)
+    return information_schema.substitute(sql, strict=False)
 
 
 def prepare(sql):
@@ -203,6 +197,7 @@ def prepare(sql):
     if first == "INSERT":
         _check_identity_insert(sql, tokens)
     sqlite_sql, order = rewrite(sql, tokens, list(range(_results.parameter_count(sql))), catalog)
+    sqlite_sql = information_schema.substitute(sqlite_sql, strict=True)
     try:
         columns = _results.describe(connection(), sqlite_sql, len(order), True)
     except sqlite3.Error as exc:

@@ -131,9 +131,6 @@ def rewrite(sql, tokens, params, catalog):
         following = at(tokens, index + 1)
         if word == "SQLUSER" and following is not None and following.text == ".":
             edits.replace(token.start, following.end, "")
-        elif word == "INFORMATION_SCHEMA" and following is not None and following.text == "." and \
-                is_word(at(tokens, index + 2), "COLUMNS"):
-            edits.replace(token.start, tokens[index + 2].end, INFORMATION_SCHEMA_COLUMNS)
         elif token.kind == "op" and token.text == "#":
             edits.replace(token.start, token.end, "%")
         elif token.kind == "op" and token.text == "/":
