@@ -83,6 +83,28 @@ async fn invalid_utf8_in_a_query_is_22021_and_the_session_goes_on() {
     s.write_all(&message(b'Q', b"SELECT 1\0")).unwrap();
     let (types, codes) = read_until_ready(&mut s);
     assert!(codes.is_empty() && types.contains(&b'D'), "{codes:?}");
+
+    // A NUL inside a text parameter: PostgreSQL's text cannot hold one.
+    let c = connect(&server, "app").await;
+    c.batch_execute("CREATE TABLE notes (n text)")
+        .await
+        .unwrap();
+    let e = c
+        .execute("INSERT INTO notes VALUES ($1)", &[&"a\0b"])
+        .await
+        .unwrap_err();
+    let db = e.as_db_error().expect("a database error");
+    assert_eq!(db.code().code(), "22021");
+    assert_eq!(
+        db.message(),
+        "invalid byte sequence for encoding \"UTF8\": 0x00"
+    );
+    let n: i64 = c
+        .query_one("SELECT count(*) FROM notes", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 0, "nothing was stored");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

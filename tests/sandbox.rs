@@ -80,3 +80,29 @@ async fn temporary_tables_do_not_outlive_their_session_on_a_pooled_worker() {
     let e = c.simple_query("SELECT * FROM scratch").await.unwrap_err();
     assert_eq!(code(&e), "42P01");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn new_database_names_create_files_only_when_allowed() {
+    let server = Server::start_with(&[], &[("IRISWIRE_SQLITE_CREATE_DATABASES", "false")]);
+    // An existing file serves; a new name is 3D000 and leaves nothing behind.
+    std::fs::write(server.data_path().join("kept.db"), b"").unwrap();
+    connect(&server, "kept")
+        .await
+        .simple_query("SELECT 1")
+        .await
+        .unwrap();
+    let e = tokio_postgres::connect(&server.conninfo("made_up"), tokio_postgres::NoTls)
+        .await
+        .err()
+        .expect("refused");
+    assert_eq!(code(&e), "3D000");
+    assert!(!server.data_path().join("made_up.db").exists());
+    // The default on a loopback-only server: created on first use.
+    let open = Server::start();
+    connect(&open, "fresh")
+        .await
+        .simple_query("SELECT 1")
+        .await
+        .unwrap();
+    assert!(open.data_path().join("fresh.db").exists());
+}

@@ -41,7 +41,7 @@ pub use layers::Overrides;
 pub use restart::RESTART_KEYS;
 pub use sections::{
     BridgeConfig, HealthConfig, IrisConfig, LogConfig, LogFormat, MetricsConfig, PoolConfig,
-    PoolMode, ServerConfig, TlsConfig, TranslationConfig, VECTOR_ELEMENT_TYPES,
+    PoolMode, ServerConfig, SqliteConfig, TlsConfig, TranslationConfig, VECTOR_ELEMENT_TYPES,
 };
 pub use users::User;
 
@@ -112,6 +112,7 @@ const TABLES: &[(&str, &[(&str, &str)])] = &[
     (TranslationConfig::TABLE, TranslationConfig::DEFAULTS),
     (HealthConfig::TABLE, HealthConfig::DEFAULTS),
     (MetricsConfig::TABLE, MetricsConfig::DEFAULTS),
+    (SqliteConfig::TABLE, SqliteConfig::DEFAULTS),
 ];
 
 /// The effective configuration. Loaded at start-up and on every reload;
@@ -134,6 +135,7 @@ pub struct Config {
     pub translation: TranslationConfig,
     pub health: HealthConfig,
     pub metrics: MetricsConfig,
+    pub sqlite: SqliteConfig,
     /// `[[users]]`; empty means trust authentication (loopback only).
     pub users: Vec<User>,
     /// Every key's effective value and where it came from, for `SHOW CONFIG`
@@ -161,7 +163,8 @@ impl Config {
         }
         layers.apply_env(env);
         layers.apply_flags(overrides);
-        let cfg = Self::from_layers(layers)?;
+        let mut cfg = Self::from_layers(layers)?;
+        cfg.backend_defaults();
         cfg.check_rules()?;
         Ok(cfg)
     }
@@ -194,9 +197,43 @@ impl Config {
             translation: TranslationConfig::parse(&layers.table(TranslationConfig::TABLE))?,
             health: HealthConfig::parse(&layers.table(HealthConfig::TABLE))?,
             metrics: MetricsConfig::parse(&layers.table(MetricsConfig::TABLE))?,
+            sqlite: SqliteConfig::parse(&layers.table(SqliteConfig::TABLE))?,
             settings: layers.settings(),
             users: layers.users,
         })
+    }
+
+    /// Defaults that depend on the backend. On SQLite one transaction left
+    /// open holds the database's only write lock and blocks every writer,
+    /// so an idle transaction is ended after a minute unless the setting
+    /// was given (PostgreSQL's own default, 0 = off, stays for IRIS).
+    fn backend_defaults(&mut self) {
+        const KEY: &str = "server.idle_in_transaction_session_timeout_ms";
+        const SQLITE_DEFAULT: std::time::Duration = std::time::Duration::from_secs(60);
+        let defaulted = self
+            .settings
+            .get(KEY)
+            .is_some_and(|(_, source)| source == "default");
+        if self.backend == BackendKind::Sqlite && defaulted {
+            self.server.idle_in_transaction_session_timeout = SQLITE_DEFAULT;
+            self.settings.insert(
+                KEY.into(),
+                (
+                    SQLITE_DEFAULT.as_millis().to_string(),
+                    "default for the sqlite backend".into(),
+                ),
+            );
+        }
+    }
+
+    /// Whether a database name nobody used yet may create a SQLite file:
+    /// `sqlite.create_databases`, by default only on a loopback-only
+    /// server (elsewhere every new name a client tries would leave a file
+    /// and a worker behind).
+    pub fn may_create_databases(&self) -> bool {
+        self.sqlite
+            .create_databases
+            .unwrap_or_else(|| self.listen.ip().is_loopback())
     }
 
     /// Rules about the configuration as a whole.
@@ -243,6 +280,22 @@ mod tests {
         assert_eq!(c.backend, BackendKind::Sqlite);
         assert!(c.backend_defaulted);
         assert_eq!(c.listen.port(), 6432);
+    }
+
+    #[test]
+    fn idle_transactions_end_after_a_minute_on_sqlite_unless_configured() {
+        let minute = std::time::Duration::from_secs(60);
+        let c = Config::load_from(None, &[], &Overrides::default()).unwrap();
+        assert_eq!(c.server.idle_in_transaction_session_timeout, minute);
+        let off = env(&[(
+            "IRISWIRE_SERVER_IDLE_IN_TRANSACTION_SESSION_TIMEOUT_MS",
+            "0",
+        )]);
+        let c = Config::load_from(None, &off, &Overrides::default()).unwrap();
+        assert!(c.server.idle_in_transaction_session_timeout.is_zero());
+        let iris = env(&[("IRISHOSTNAME", "127.0.0.1")]);
+        let c = Config::load_from(None, &iris, &Overrides::default()).unwrap();
+        assert!(c.server.idle_in_transaction_session_timeout.is_zero());
     }
 
     #[test]

@@ -412,3 +412,30 @@ impl MetricsConfig {
         })
     }
 }
+
+/// `[sqlite]`: the embedded default.
+#[derive(Debug, Clone)]
+pub struct SqliteConfig {
+    /// Whether a new database name creates a database file; `None`: only
+    /// when the server listens on loopback alone.
+    pub create_databases: Option<bool>,
+}
+
+impl SqliteConfig {
+    pub(super) const TABLE: &'static str = "sqlite";
+    pub(super) const DEFAULTS: &'static [(&'static str, &'static str)] =
+        &[("create_databases", "auto")];
+
+    pub(super) fn parse(t: &Table<'_>) -> Result<Self, ConfigError> {
+        Ok(SqliteConfig {
+            create_databases: match t.raw("create_databases").trim() {
+                "auto" => None,
+                "true" => Some(true),
+                "false" => Some(false),
+                _ => {
+                    return Err(t.invalid("create_databases", "expected auto, true or false"));
+                }
+            },
+        })
+    }
+}

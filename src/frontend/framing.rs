@@ -26,6 +26,8 @@ use bytes::BytesMut;
 use pgwire::error::ErrorInfo;
 use pgwire::messages::{DecodeContext, PgWireFrontendMessage, ProtocolVersion};
 use thiserror::Error;
+
+use crate::pgtypes::invalid_utf8;
 use tokio::io::{AsyncRead, AsyncReadExt};
 
 /// PostgreSQL's `MAX_STARTUP_PACKET_LENGTH`: the ceiling for every message a
@@ -346,26 +348,6 @@ fn refuse_text(kind: u8, body: &[u8]) -> Option<Inbound> {
     })
 }
 
-/// PostgreSQL's message for an invalid UTF-8 sequence, or `None` when valid.
-pub fn invalid_utf8(bytes: &[u8]) -> Option<String> {
-    let err = std::str::from_utf8(bytes).err()?;
-    let at = err.valid_up_to();
-    // As PostgreSQL reports it: the bytes the lead byte claims, at most
-    // what is there.
-    let claimed = match bytes[at] {
-        0xc0..=0xdf => 2,
-        0xe0..=0xef => 3,
-        0xf0..=0xf7 => 4,
-        _ => 1,
-    };
-    let bad = &bytes[at..(at + claimed).min(bytes.len())];
-    let hex: Vec<String> = bad.iter().map(|b| format!("0x{b:02x}")).collect();
-    Some(format!(
-        "invalid byte sequence for encoding \"UTF8\": {}",
-        hex.join(" ")
-    ))
-}
-
 /// Runs a raw client byte stream through framing and pgwire's decoders as
 /// one connection would see it: a start-up packet, then (when it was one)
 /// password messages while `authenticating` is set, then the query
@@ -531,14 +513,5 @@ mod tests {
         bad.extend(b"user\0u\0x");
         let r = replay(&bad, 0, 1 << 20);
         assert!(r.is_err(), "{r:?}");
-    }
-
-    #[test]
-    fn invalid_utf8_is_named_as_postgresql_does() {
-        assert_eq!(
-            invalid_utf8(b"select '\xc3\x28'").unwrap(),
-            "invalid byte sequence for encoding \"UTF8\": 0xc3 0x28"
-        );
-        assert!(invalid_utf8("select 'é'".as_bytes()).is_none());
     }
 }

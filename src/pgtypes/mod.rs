@@ -30,6 +30,7 @@ use pgwire::api::Type;
 
 use crate::bridge::marshal::Value;
 
+pub(crate) use input::invalid_utf8;
 pub(crate) use params::write_param;
 
 /// A value that cannot be represented as the column's PostgreSQL type.

@@ -2,6 +2,7 @@
 //! binary format per parameter, checked against the parameter's type and
 //! written as the value the backend binds.
 
+use super::input::invalid_utf8;
 use bytes::BytesMut;
 use pgwire::api::Type;
 
@@ -26,10 +27,13 @@ pub(crate) fn write_param(
     if binary {
         return write_binary_param(w, raw, ty);
     }
-    let text = std::str::from_utf8(raw).map_err(|_| ValueError {
-        sqlstate: "22021",
-        message: "invalid byte sequence for encoding \"UTF8\"".into(),
-    })?;
+    if let Some(message) = invalid_utf8(raw) {
+        return Err(ValueError {
+            sqlstate: "22021",
+            message,
+        });
+    }
+    let text = std::str::from_utf8(raw).expect("checked above");
     match *ty {
         Type::INT2 | Type::INT4 | Type::INT8 | Type::OID => {
             let name = match *ty {
@@ -118,7 +122,15 @@ fn write_binary_param(w: &mut Writer<'_>, raw: &[u8], ty: &Type) -> Result<(), V
         Type::JSONB => {
             w.str(std::str::from_utf8(raw.get(1..).ok_or_else(bad)?).map_err(|_| bad())?)
         }
-        _ => w.str(std::str::from_utf8(raw).map_err(|_| bad())?),
+        _ => {
+            if let Some(message) = invalid_utf8(raw) {
+                return Err(ValueError {
+                    sqlstate: "22021",
+                    message,
+                });
+            }
+            w.str(std::str::from_utf8(raw).map_err(|_| bad())?)
+        }
     }
     Ok(())
 }

@@ -121,6 +121,12 @@ impl PoolRegistry {
             return Ok(p.clone());
         }
         let c = self.config.load();
+        if c.backend == BackendKind::Sqlite
+            && !c.may_create_databases()
+            && !c.database_path(database).exists()
+        {
+            return Err(AcquireError::NoSuchDatabase(database.to_owned()));
+        }
         let manager = WorkerManager {
             spec: WorkerSpec {
                 python: c.bridge.python.clone(),
