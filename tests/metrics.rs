@@ -85,9 +85,11 @@ async fn counters_match_a_known_workload_and_promtool_accepts_them() {
         let mut buf = Vec::new();
         let _ = std::io::Read::read_to_end(&mut s, &mut buf);
     }
-    // Closed connections record their duration once their task ends.
+    // Closed connections record their duration once their task ends, and
+    // a connection turns idle just after its ReadyForQuery is sent.
     let text = eventually(server.http_port, |t| {
         sample(t, "iriswire_client_connection_duration_seconds_count") >= 3.0
+            && sample(t, r#"iriswire_client_connections{state="idle"}"#) == CLIENTS as f64
     });
 
     let select_ok = r#"{command="SELECT",outcome="ok"}"#;

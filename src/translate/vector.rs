@@ -7,21 +7,102 @@
 //! IRIS lacks). The distances keep pgvector's meaning: `<=>` is a cosine
 //! *distance* (`1 - VECTOR_COSINE`), `<#>` the *negative* inner product.
 
+use std::ops::ControlFlow;
+
 use sqlparser::ast::{
     self, BinaryOperator, DataType, Expr, LimitClause, OrderByKind, OrderBySort, Query, SetExpr,
-    UnaryOperator,
+    Statement, UnaryOperator,
 };
 
-use super::{Dialect, TranslateError, VectorOp, call};
+use super::exprs::call;
+use super::{Dialect, TranslateError};
+
+/// pgvector's distance operators.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VectorOp {
+    /// `<->`
+    L2,
+    /// `<=>`
+    Cosine,
+    /// `<#>`
+    InnerProduct,
+}
+
+impl VectorOp {
+    pub const ALL: [VectorOp; 3] = [VectorOp::L2, VectorOp::Cosine, VectorOp::InnerProduct];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            VectorOp::L2 => "l2",
+            VectorOp::Cosine => "cosine",
+            VectorOp::InnerProduct => "inner_product",
+        }
+    }
+
+    /// The pgvector operator `op` is, if any.
+    pub(crate) fn of(op: &BinaryOperator) -> Option<VectorOp> {
+        use sqlparser::ast::BinaryOperator as B;
+        match op {
+            B::LtDashGt => Some(VectorOp::L2),
+            B::Spaceship => Some(VectorOp::Cosine),
+            B::Custom(s) if s == "<#>" => Some(VectorOp::InnerProduct),
+            B::PGCustomBinaryOperator(parts) if parts.len() == 1 && parts[0] == "<#>" => {
+                Some(VectorOp::InnerProduct)
+            }
+            _ => None,
+        }
+    }
+}
+
+/// How a statement uses a vector distance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VectorUse {
+    pub op: VectorOp,
+    /// `ORDER BY <distance> LIMIT k`: the shape an HNSW index serves.
+    pub top_k: bool,
+}
+
+/// Finds the vector distance operator a statement uses, preferring the one
+/// its ORDER BY ranks by.
+pub(crate) fn vector_use(stmt: &Statement) -> Option<VectorUse> {
+    if let Statement::Query(q) = stmt
+        && q.limit_clause.is_some()
+        && let Some(order) = &q.order_by
+        && let OrderByKind::Expressions(exprs) = &order.kind
+        && let Some(Expr::BinaryOp { op, .. }) = exprs.first().map(|e| &e.expr)
+        && let Some(op) = VectorOp::of(op)
+    {
+        return Some(VectorUse { op, top_k: true });
+    }
+    let mut found = None;
+    let _ = ast::visit_expressions(stmt, |e| {
+        let op = match e {
+            Expr::BinaryOp { op, .. } => VectorOp::of(op),
+            Expr::Function(f) => match f.name.to_string().to_ascii_lowercase().as_str() {
+                "l2_distance" => Some(VectorOp::L2),
+                "cosine_distance" => Some(VectorOp::Cosine),
+                "inner_product" => Some(VectorOp::InnerProduct),
+                _ => None,
+            },
+            _ => None,
+        };
+        if let Some(op) = op {
+            found = Some(VectorUse { op, top_k: false });
+            return ControlFlow::Break(());
+        }
+        ControlFlow::Continue(())
+    });
+    found
+}
 
 /// `vector`, `vector(n)`: pgvector's type in a cast or a column.
-pub fn is_vector_type(dt: &DataType) -> bool {
+pub(crate) fn is_vector_type(dt: &DataType) -> bool {
     matches!(dt, DataType::Custom(name, _) if name.to_string().eq_ignore_ascii_case("vector")
         || name.to_string().eq_ignore_ascii_case("public.vector"))
 }
 
 /// The declared dimension of `vector(n)`.
-pub fn vector_dims(dt: &DataType) -> Option<&str> {
+pub(crate) fn vector_dims(dt: &DataType) -> Option<&str> {
     match dt {
         DataType::Custom(_, mods) if mods.len() == 1 => Some(mods[0].as_str()),
         _ => None,
@@ -31,7 +112,7 @@ pub fn vector_dims(dt: &DataType) -> Option<&str> {
 /// The column type for the backend: `VECTOR(FLOAT, n)` on IRIS, where the
 /// element type is configurable; SQLite keeps `vector(n)`, a declared type
 /// the catalog maps back to pgvector's `vector`.
-pub fn column_type(dt: &DataType, dialect: Dialect) -> Option<DataType> {
+pub(crate) fn column_type(dt: &DataType, dialect: Dialect) -> Option<DataType> {
     if dialect != Dialect::Iris || !is_vector_type(dt) {
         return None;
     }
@@ -49,7 +130,7 @@ pub fn column_type(dt: &DataType, dialect: Dialect) -> Option<DataType> {
 static ELEMENT_TYPE: std::sync::OnceLock<&'static str> = std::sync::OnceLock::new();
 
 /// Sets the element type once, at start-up; later calls are ignored.
-pub fn set_element_type(name: &str) {
+pub(crate) fn set_element_type(name: &str) {
     if let Some(t) = crate::config::VECTOR_ELEMENT_TYPES
         .iter()
         .find(|t| t.eq_ignore_ascii_case(name))
@@ -58,7 +139,7 @@ pub fn set_element_type(name: &str) {
     }
 }
 
-pub fn element_type() -> &'static str {
+pub(crate) fn element_type() -> &'static str {
     ELEMENT_TYPE.get().copied().unwrap_or("FLOAT")
 }
 
@@ -67,7 +148,7 @@ fn number(n: &str) -> Expr {
 }
 
 /// `TO_VECTOR(x, FLOAT)` on IRIS; SQLite takes the type as a string.
-pub fn to_vector(x: Expr, dialect: Dialect) -> Expr {
+pub(crate) fn to_vector(x: Expr, dialect: Dialect) -> Expr {
     let x = match (x, dialect) {
         // IRIS's TO_VECTOR reads comma-separated values: drop pgvector's brackets.
         (Expr::Value(v), Dialect::Iris) if matches!(&v.value, ast::Value::SingleQuotedString(s) if s.trim_start().starts_with('[')) =>
@@ -148,7 +229,7 @@ fn l2(a: Expr, b: Expr, dialect: Dialect) -> Expr {
 }
 
 /// The backend expression of a pgvector distance.
-pub fn distance(op: VectorOp, a: Expr, b: Expr, dialect: Dialect) -> Expr {
+pub(crate) fn distance(op: VectorOp, a: Expr, b: Expr, dialect: Dialect) -> Expr {
     let (a, b) = (operand(a, dialect), operand(b, dialect));
     match op {
         VectorOp::L2 => l2(a, b, dialect),
@@ -174,7 +255,10 @@ fn args(f: &ast::Function) -> Option<Vec<Expr>> {
 }
 
 /// pgvector's functions; `None` for any other function.
-pub fn function(f: &ast::Function, dialect: Dialect) -> Result<Option<Expr>, TranslateError> {
+pub(crate) fn function(
+    f: &ast::Function,
+    dialect: Dialect,
+) -> Result<Option<Expr>, TranslateError> {
     let name = f.name.to_string().to_ascii_lowercase();
     let name = name.strip_prefix("public.").unwrap_or(&name);
     let two = |op| -> Result<Option<Expr>, TranslateError> {
@@ -223,7 +307,7 @@ pub fn function(f: &ast::Function, dialect: Dialect) -> Result<Option<Expr>, Tra
 /// L2 and queries with an OFFSET keep `ORDER BY ... LIMIT`, which IRIS
 /// runs as written.
 /// Returns whether the query was reshaped.
-pub fn top_k(q: &mut Query, dialect: Dialect) -> bool {
+pub(crate) fn top_k(q: &mut Query, dialect: Dialect) -> bool {
     if dialect != Dialect::Iris {
         return false;
     }
@@ -293,7 +377,7 @@ pub fn top_k(q: &mut Query, dialect: Dialect) -> bool {
 
 /// SQLite sorts NULL first; PostgreSQL puts NULL distances (and pgvector's
 /// NaN) last in ascending order.
-pub fn nulls_last_for_distances(q: &mut Query) {
+pub(crate) fn nulls_last_for_distances(q: &mut Query) {
     let Some(order) = &mut q.order_by else {
         return;
     };
@@ -312,14 +396,14 @@ pub fn nulls_last_for_distances(q: &mut Query) {
 }
 
 /// `CREATE INDEX ... USING hnsw (col vector_cosine_ops) WITH (m = .., ef_construction = ..)`.
-pub enum IndexPlan {
+pub(crate) enum IndexPlan {
     /// The statement for the backend.
     Sql(String),
     /// Accepted without a backend index (the SQLite default scans).
     Accepted,
 }
 
-pub fn create_index(
+pub(crate) fn create_index(
     ci: &ast::CreateIndex,
     dialect: Dialect,
 ) -> Result<Option<IndexPlan>, TranslateError> {
@@ -406,4 +490,45 @@ pub fn create_index(
         "CREATE INDEX {name} ON {table} ({col}) AS HNSW({})",
         params.join(", ")
     ))))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pgtypes::mapping as types;
+    use crate::translate::translate;
+
+    #[test]
+    fn vector_operators_are_recognised_with_their_top_k_form() {
+        let v = |sql: &str| translate(sql, Dialect::Sqlite).unwrap().vector;
+        assert_eq!(
+            v("SELECT id FROM items ORDER BY embedding <-> '[1,2,3]' LIMIT 5"),
+            Some(VectorUse {
+                op: VectorOp::L2,
+                top_k: true
+            })
+        );
+        assert_eq!(
+            v("SELECT id, embedding <=> $1 AS d FROM items"),
+            Some(VectorUse {
+                op: VectorOp::Cosine,
+                top_k: false
+            })
+        );
+        assert_eq!(
+            v("SELECT id FROM items ORDER BY embedding <#> $1 LIMIT $2"),
+            Some(VectorUse {
+                op: VectorOp::InnerProduct,
+                top_k: true
+            })
+        );
+        assert_eq!(v("SELECT id FROM items ORDER BY id LIMIT 5"), None);
+        let t = translate(
+            "SELECT id FROM items ORDER BY embedding <=> $1 LIMIT $2",
+            Dialect::Sqlite,
+        )
+        .unwrap();
+        assert_eq!(t.analysis().param_types[0], Some(types::VECTOR.clone()));
+        assert_eq!(t.analysis().param_types[1], None);
+    }
 }
