@@ -553,16 +553,17 @@ impl Clients {
     /// BackendKeyData matches. Wrong keys do nothing; each source address
     /// gets `rate_per_s` attempts per second.
     pub fn cancel(&self, from: IpAddr, pid: i32, secret: &[u8], rate_per_s: u32) -> CancelOutcome {
+        // Only wrong keys spend an address's budget: a burst of genuine
+        // cancels (a pool of clients behind one address) is never dropped,
+        // while guessing keys stays limited to `rate_per_s` tries a second.
         {
             let mut w = self.cancel_window.lock().expect("cancel window");
             if w.0.elapsed() >= Duration::from_secs(1) {
                 *w = (Instant::now(), HashMap::new());
             }
-            let n = w.1.entry(from).or_default();
-            if *n >= rate_per_s {
+            if w.1.get(&from).copied().unwrap_or(0) >= rate_per_s {
                 return CancelOutcome::RateLimited;
             }
-            *n += 1;
         }
         let id = self
             .inner
@@ -577,7 +578,11 @@ impl Clients {
                 c.request_interrupt(InterruptReason::UserRequest);
                 CancelOutcome::Cancelled
             }
-            _ => CancelOutcome::NoMatch,
+            _ => {
+                let mut w = self.cancel_window.lock().expect("cancel window");
+                *w.1.entry(from).or_default() += 1;
+                CancelOutcome::NoMatch
+            }
         }
     }
 }
@@ -676,9 +681,17 @@ mod tests {
             CancelOutcome::Cancelled
         );
         assert_eq!(a.client.interrupt_reason(), InterruptReason::UserRequest);
+        // Genuine cancels never spend the budget, however many.
+        for _ in 0..30 {
+            assert_eq!(
+                clients.cancel(ip, 7, &[1, 2, 3, 4], 5),
+                CancelOutcome::Cancelled
+            );
+        }
         drop(running);
-        for _ in 0..3 {
-            clients.cancel(ip, 8, &[0], 5);
+        // Wrong keys do: one NoMatch above, four more, then the address waits.
+        for _ in 0..4 {
+            assert_eq!(clients.cancel(ip, 8, &[0], 5), CancelOutcome::NoMatch);
         }
         assert_eq!(clients.cancel(ip, 8, &[0], 5), CancelOutcome::RateLimited);
     }
