@@ -86,7 +86,11 @@ start_iris() {
     "$IRIS_CMD" start "$IRIS_INSTANCE" quietly || die "iris start $IRIS_INSTANCE failed"
     local deadline=$((SECONDS + IRIS_START_TIMEOUT_S))
     until [[ "$(iris_state)" == running ]]; do
-        ((SECONDS < deadline)) || die "IRIS did not report running within ${IRIS_START_TIMEOUT_S}s"
+        if ((SECONDS >= deadline)); then
+            log "IRIS did not report running within ${IRIS_START_TIMEOUT_S}s"
+            stop_iris
+            exit 1
+        fi
         ((stop_requested == 0)) || return 0
         sleep 1
     done

@@ -310,6 +310,14 @@ def test_failed_iris_start_starts_nothing(entrypoint):
     assert [c["cmd"] for c in run.iris_calls()] == ["start"]
 
 
+def test_iris_that_never_runs_is_stopped_after_the_start_timeout(entrypoint):
+    run = entrypoint(FAKE_IRIS_STAYS_DOWN="1", IRIS_START_TIMEOUT_S="1")
+    assert run.proc.wait(timeout=15) == 1, run.log
+    assert "IRIS did not report running within 1s" in run.log
+    assert run.iriswire_pid() is None
+    assert [c["cmd"] for c in run.iris_calls()] == ["start", "stop"]
+
+
 def test_a_secret_given_twice_is_refused(entrypoint):
     run = entrypoint(IRISPASSWORD="also-set")
     assert run.proc.wait(timeout=10) == 1, run.log
