@@ -18,8 +18,10 @@ import subprocess
 
 import pytest
 
-from conftest import resolve_binary
-from deploy_files import Dockerfile, load_toml, load_yaml, load_yaml_all, path, port_of, read, seconds
+pytest.importorskip("yaml", reason="PyYAML: scripts/test-deps.sh installs it")
+
+from conftest import resolve_binary  # noqa: E402
+from deploy_files import Dockerfile, load_toml, load_yaml, load_yaml_all, path, port_of, read, seconds  # noqa: E402
 
 EMBEDDED = load_toml("docker", "iriswire.toml")
 NATIVE = load_toml("docker", "iriswire-native.toml")
