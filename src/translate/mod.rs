@@ -49,6 +49,8 @@ mod classify;
 mod column_types;
 mod exprs;
 mod iris;
+mod iris_reserved;
+mod iris_semantics;
 mod rewrite;
 mod sqlite;
 pub(crate) mod vector;
@@ -194,6 +196,11 @@ pub fn translate(sql: &str, dialect: Dialect) -> Result<Translation, TranslateEr
         analysis: std::sync::OnceLock::new(),
         source: None,
     };
+    // IRIS has no statement terminator (SQLCODE -25, DOC(GSQL_langelements)).
+    let sql = match dialect {
+        Dialect::Iris => sql.trim_end().trim_end_matches(';').trim_end(),
+        Dialect::Sqlite => sql,
+    };
     let mut text = std::borrow::Cow::Borrowed(sql);
     let control = matches!(
         t.kind,
@@ -206,8 +213,10 @@ pub fn translate(sql: &str, dialect: Dialect) -> Result<Translation, TranslateEr
     );
     // The cheap scan: only a statement a rewrite could act on is parsed now.
     let mut parsed = None;
+    // IRIS differs from PostgreSQL in too many places (NULL order,
+    // reserved words, multi-row VALUES ...) for the cheap scan: always parse.
     if !control
-        && needs_rewrite(sql)
+        && (dialect == Dialect::Iris || needs_rewrite(sql))
         && let Ok(mut stmts) = Parser::parse_sql(&PostgreSqlDialect {}, sql)
         && stmts.len() == 1
     {
@@ -225,7 +234,11 @@ pub fn translate(sql: &str, dialect: Dialect) -> Result<Translation, TranslateEr
             None if classify::is_catalog_query(sql) => {}
             None => {
                 if rewrite::rewrite(stmt, dialect)? {
-                    text = std::borrow::Cow::Owned(stmt.to_string());
+                    let mut sql = stmt.to_string();
+                    if dialect == Dialect::Iris {
+                        sql.push_str(iris::statement_suffix(stmt).unwrap_or(""));
+                    }
+                    text = std::borrow::Cow::Owned(sql);
                 }
             }
         }
