@@ -12,9 +12,11 @@
 //! - `%` is no IRIS operator: `MOD(a, b)`;
 //! - `/` of two integers truncates in PostgreSQL (`7/2` = 3) but not in IRIS
 //!   (3.5): where both sides are known integers (integer literals, casts to
-//!   integer types and arithmetic of those) it becomes IRIS's integer
-//!   division `\`. Columns are not typed at translation time, so `a / b` of
-//!   integer columns is still IRIS's division;
+//!   integer types and arithmetic of those) the quotient is cast to INTEGER,
+//!   which truncates toward zero as PostgreSQL does (`-7/2` = -3). IRIS's
+//!   own integer division `\` would do too, but the strict stand-in does not
+//!   know it, so it could not be tested here. Columns are not typed at
+//!   translation time, so `a / b` of integer columns is still IRIS's division;
 //! - NULL order: PostgreSQL puts NULLs last ascending and first descending,
 //!   IRIS the other way round, and IRIS has no `NULLS FIRST/LAST`: where the
 //!   orders differ an extra sort key `CASE WHEN x IS NULL THEN 1 ELSE 0 END`
@@ -129,12 +131,14 @@ fn rewrite_expr(e: &mut Expr) -> Result<bool, TranslateError> {
         } => call("MOD", vec![take(left), take(right)]),
         Expr::BinaryOp {
             left,
-            op: op @ BinaryOperator::Divide,
+            op: BinaryOperator::Divide,
             right,
-        } if is_integer(left) && is_integer(right) => {
-            *op = BinaryOperator::Custom("\\".into());
-            return Ok(true);
-        }
+        } if is_integer(left) && is_integer(right) => Expr::Cast {
+            kind: ast::CastKind::Cast,
+            expr: Box::new(Expr::Nested(Box::new(take(e)))),
+            data_type: ast::DataType::Integer(None),
+            format: None,
+        },
         Expr::IsTrue(x) => cmp(coalesce(truth(take(x)), n("0")), BinaryOperator::Eq, n("1")),
         Expr::IsNotTrue(x) => cmp(
             coalesce(truth(take(x)), n("0")),
@@ -345,11 +349,10 @@ fn is_integer(e: &Expr) -> bool {
             "int" | "integer" | "int2" | "int4" | "int8" | "smallint" | "bigint"
         ),
         Expr::BinaryOp { left, op, right } => {
-            (matches!(
+            matches!(
                 op,
                 BinaryOperator::Plus | BinaryOperator::Minus | BinaryOperator::Multiply
-            ) || matches!(op, BinaryOperator::Custom(s) if s == "\\"))
-                && is_integer(left)
+            ) && is_integer(left)
                 && is_integer(right)
         }
         Expr::Function(f) if f.name.to_string().eq_ignore_ascii_case("mod") => match &f.args {

@@ -88,13 +88,13 @@ in:     SELECT a FROM t WHERE a = 1 ;
 out:    SELECT a FROM t WHERE a = 1
 
 -- `%` is no IRIS operator; `/` of two integers truncates in PostgreSQL
--- (7/2 = 3), so it becomes IRIS's integer division `\`.
+-- (7/2 = 3, -7/2 = -3): the quotient of two known integers is cast to INTEGER.
 in:     SELECT 7 % 2, a % b FROM t
 out:    SELECT MOD(7, 2), MOD(a, b) FROM t
 in:     SELECT 7 / 2, -7 / 2, 7.0 / 2, (1 + 6) / 2, 7::int / $1::int, 7 / 2.5, a / 2 FROM t
-out:    SELECT 7 \ 2, -7 \ 2, 7.0 / 2, (1 + 6) \ 2, CAST(7 AS INT) \ CAST(? AS INT), 7 / 2.5, a / 2 FROM t
+out:    SELECT CAST((7 / 2) AS INTEGER), CAST((-7 / 2) AS INTEGER), 7.0 / 2, CAST(((1 + 6) / 2) AS INTEGER), CAST((CAST(7 AS INT) / CAST(? AS INT)) AS INTEGER), 7 / 2.5, a / 2 FROM t
 in:     SELECT 7 % 3 / 2
-out:    SELECT MOD(7, 3) \ 2
+out:    SELECT CAST((MOD(7, 3) / 2) AS INTEGER)
 
 -- Predicates where a value belongs: 1, 0 or NULL.
 in:     SELECT a = b, x IS NULL AS n, NOT ok, EXISTS (SELECT 1 FROM u) FROM t
