@@ -184,6 +184,7 @@ fn rewrite_expr(e: &mut Expr) -> Result<bool, TranslateError> {
             return Ok(changed);
         }
         Expr::Function(f) => {
+            date_trunc_part(f)?;
             let mut changed = false;
             if let FunctionArguments::List(list) = &mut f.args {
                 for arg in list.args.iter_mut() {
@@ -198,6 +199,32 @@ fn rewrite_expr(e: &mut Expr) -> Result<bool, TranslateError> {
     };
     *e = new;
     Ok(true)
+}
+
+/// `DATE_TRUNC` is IRIS SQL too, with IRIS's date parts only
+/// (DOC(RSQL_datetrunc)): the parts PostgreSQL has beyond them are refused.
+fn date_trunc_part(f: &ast::Function) -> Result<(), TranslateError> {
+    if !f.name.to_string().eq_ignore_ascii_case("date_trunc") {
+        return Ok(());
+    }
+    let FunctionArguments::List(list) = &f.args else {
+        return Ok(());
+    };
+    if let Some(ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(Expr::Value(v)))) =
+        list.args.first()
+        && let ast::Value::SingleQuotedString(part) = &v.value
+    {
+        let part = part.to_ascii_lowercase();
+        if matches!(
+            part.as_str(),
+            "decade" | "century" | "millennium" | "isoyear"
+        ) {
+            return Err(TranslateError::Unsupported(format!(
+                "date_trunc('{part}', ...) on IRIS (IRIS's DATE_TRUNC has no {part})"
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Whether `e` is a predicate: an expression IRIS accepts only as a condition.

@@ -193,3 +193,8 @@ in:     SELECT * FROM t WHERE id = 1 FOR UPDATE
 error:  0A000 FOR UPDATE
 in:     SELECT now() + interval '1 day'
 error:  0A000 INTERVAL
+-- DATE_TRUNC is IRIS SQL, with IRIS's date parts only.
+in:     SELECT date_trunc('month', ts) FROM t
+out:    SELECT date_trunc('month', ts) FROM t
+in:     SELECT date_trunc('decade', ts) FROM t
+error:  0A000 decade
