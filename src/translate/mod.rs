@@ -12,6 +12,8 @@
 //! 1. `classify` reads the kind and command tag off the leading keywords,
 //!    and scans the text once for anything a rewrite could act on
 //!    ([`needs_rewrite`]). Most statements have nothing, and are not parsed.
+//!    On IRIS every statement is parsed: it differs from PostgreSQL in too
+//!    many places (NULL order, reserved names, ...) for the scan.
 //! 2. The others are parsed (sqlparser, PostgreSQL dialect) and `rewrite`
 //!    turns them into the backend's SQL.
 //! 3. The [`lexer`] turns `E''` strings into standard ones and `$n`
@@ -31,7 +33,10 @@
 //! - `rewrite`: the walk over the AST, the rewrites both backends need,
 //!   and the statements answered locally or replaced whole;
 //! - `iris`, `sqlite`: each dialect's own rewrites, so one backend's rules
-//!   read in one place;
+//!   read in one place; IRIS's are split three ways: `iris` (types, DDL,
+//!   statements spelled otherwise), `iris_semantics` (where IRIS means or
+//!   refuses something else in queries: booleans, NULL order, division,
+//!   multi-row VALUES) and `iris_reserved` (its reserved words, quoted);
 //! - `vector`: pgvector (operators, functions, indexes) for both backends;
 //! - `exprs`: reading and building expressions, for all of the above;
 //! - [`lexer`]: the token-level work on the text;
