@@ -87,6 +87,11 @@ async fn postgres_answers(server: &Server) {
         column(&c, "SELECT v FROM n ORDER BY v").await,
         texts(&[Some("1"), Some("2")])
     );
+    // The NULL-order key over a DISTINCT query's own column.
+    assert_eq!(
+        column(&c, "SELECT DISTINCT v FROM n ORDER BY v DESC").await,
+        texts(&[Some("2"), Some("1")])
+    );
 
     // Explicit ids into a serial column; strings compare case-sensitively.
     c.batch_execute("CREATE TABLE s (id serial PRIMARY KEY, name text)")
