@@ -8,7 +8,20 @@
 //!   ([`vector::top_k`]);
 //! - what IRIS cannot do (`ON CONFLICT`, `RETURNING`) is refused with a
 //!   hint instead of failing obscurely in the backend;
-//! - `public` is the [`IRIS_SCHEMA`].
+//! - `public` is the [`IRIS_SCHEMA`];
+//! - statements spelled otherwise: `TRUNCATE TABLE t`, `ROLLBACK TO
+//!   SAVEPOINT x` (DOC(RSQL_truncatetable), DOC(RSQL_savepoint));
+//! - `CREATE TABLE`: string columns collate `%EXACT`, so `=`, `LIKE`,
+//!   `UNIQUE`, `DISTINCT` and `ORDER BY` are case-sensitive as in PostgreSQL
+//!   (IRIS's default, SQLUPPER, ignores case and upper-cases DISTINCT's
+//!   output: DOC(GSQL_collation)); a table with an identity column takes
+//!   explicit ids as PostgreSQL's serial columns do, through
+//!   `WITH %CLASSPARAMETER ALLOWIDENTITYINSERT = 1` (what caretdev's
+//!   sqlalchemy-iris emits in `post_create_table`; without it IRIS refuses
+//!   the id, SQLCODE -111, DOC(RSQL_createtable_idfield));
+//!   `ALTER TABLE ... ADD COLUMN` maps its type the same way;
+//! - the rest of queries and expressions: [`iris_semantics`](super::iris_semantics),
+//!   reserved words: [`iris_reserved`](super::iris_reserved).
 
 use sqlparser::ast::{self, CastKind, DataType, Expr, Statement};
 
@@ -19,9 +32,28 @@ pub(crate) const IRIS_SCHEMA: &str = "SQLUser";
 
 /// The statement-level rewrites for IRIS. Returns whether anything changed.
 pub(crate) fn rewrite_statement(stmt: &mut Statement) -> Result<bool, TranslateError> {
-    let mut changed = false;
+    // Before the vector shape: it leaves pgvector's ORDER BY keys alone.
+    let mut changed = super::iris_semantics::rewrite(stmt)?;
     if let Statement::Query(q) = stmt {
         changed |= vector::top_k(q, Dialect::Iris);
+    }
+    match stmt {
+        Statement::Truncate(t) if !t.table => {
+            t.table = true;
+            changed = true;
+        }
+        // Displayed as `ROLLBACK TO SAVEPOINT x`, which IRIS needs.
+        Statement::Rollback {
+            savepoint: Some(_), ..
+        } => changed = true,
+        Statement::AlterTable(at) => {
+            for op in at.operations.iter_mut() {
+                if let ast::AlterTableOperation::AddColumn { column_def, .. } = op {
+                    changed |= column(column_def)?;
+                }
+            }
+        }
+        _ => {}
     }
     if let Statement::Insert(ins) = stmt {
         if ins.on.is_some() {
@@ -37,11 +69,91 @@ pub(crate) fn rewrite_statement(stmt: &mut Statement) -> Result<bool, TranslateE
     }
     if let Statement::CreateTable(ct) = stmt {
         for col in ct.columns.iter_mut() {
-            if let Some(dt) = iris_type(&col.data_type) {
-                col.data_type = dt;
-                changed = true;
-            }
+            changed |= column(col)?;
         }
+    }
+    Ok(changed)
+}
+
+/// What follows a rewritten statement's text: the class parameter that lets
+/// a table with an identity column take explicit ids (see the module docs).
+pub(crate) fn statement_suffix(stmt: &Statement) -> Option<&'static str> {
+    match stmt {
+        Statement::CreateTable(ct) if ct.columns.iter().any(is_identity) => {
+            Some(" WITH %CLASSPARAMETER ALLOWIDENTITYINSERT = 1")
+        }
+        _ => None,
+    }
+}
+
+fn is_identity(col: &ast::ColumnDef) -> bool {
+    matches!(&col.data_type, DataType::Custom(name, _) if name.to_string() == "IDENTITY")
+}
+
+/// A column definition for IRIS: its type, `GENERATED ... AS IDENTITY` as
+/// IRIS's IDENTITY, and PostgreSQL's case-sensitive comparison for strings.
+fn column(col: &mut ast::ColumnDef) -> Result<bool, TranslateError> {
+    let mut changed = false;
+    let declared = col.data_type.to_string().to_ascii_lowercase();
+    if let Some(dt) = iris_type(&col.data_type) {
+        col.data_type = dt;
+        changed = true;
+    }
+    let mut generated = None;
+    col.options.retain(|o| match &o.option {
+        ast::ColumnOption::Generated {
+            generation_expr,
+            generated_as,
+            ..
+        } => {
+            generated =
+                Some(generation_expr.is_none() && *generated_as != ast::GeneratedAs::ExpStored);
+            false
+        }
+        _ => true,
+    });
+    match generated {
+        Some(true) => {
+            col.data_type = DataType::Custom(
+                ast::ObjectName::from(vec![ast::Ident::new("IDENTITY")]),
+                vec![],
+            );
+            changed = true;
+        }
+        Some(false) => {
+            return Err(TranslateError::Unsupported(format!(
+                "the generated column \"{}\" on IRIS (only GENERATED ... AS IDENTITY maps)",
+                col.name.value
+            )));
+        }
+        None => {}
+    }
+    let string = [
+        "text",
+        "varchar",
+        "character varying",
+        "char",
+        "character",
+        "bpchar",
+        "name",
+    ]
+    .iter()
+    .any(|t| declared == *t || declared.starts_with(&format!("{t}(")));
+    let collated = col
+        .options
+        .iter()
+        .any(|o| matches!(o.option, ast::ColumnOption::Collation(_)));
+    if string && !collated {
+        col.options.insert(
+            0,
+            ast::ColumnOptionDef {
+                name: None,
+                option: ast::ColumnOption::Collation(ast::ObjectName::from(vec![ast::Ident::new(
+                    "%EXACT",
+                )])),
+            },
+        );
+        changed = true;
     }
     Ok(changed)
 }

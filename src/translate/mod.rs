@@ -12,6 +12,8 @@
 //! 1. `classify` reads the kind and command tag off the leading keywords,
 //!    and scans the text once for anything a rewrite could act on
 //!    ([`needs_rewrite`]). Most statements have nothing, and are not parsed.
+//!    On IRIS every statement is parsed: it differs from PostgreSQL in too
+//!    many places (NULL order, reserved names, ...) for the scan.
 //! 2. The others are parsed (sqlparser, PostgreSQL dialect) and `rewrite`
 //!    turns them into the backend's SQL.
 //! 3. The [`lexer`] turns `E''` strings into standard ones and `$n`
@@ -31,7 +33,10 @@
 //! - `rewrite`: the walk over the AST, the rewrites both backends need,
 //!   and the statements answered locally or replaced whole;
 //! - `iris`, `sqlite`: each dialect's own rewrites, so one backend's rules
-//!   read in one place;
+//!   read in one place; IRIS's are split three ways: `iris` (types, DDL,
+//!   statements spelled otherwise), `iris_semantics` (where IRIS means or
+//!   refuses something else in queries: booleans, NULL order, division,
+//!   multi-row VALUES) and `iris_reserved` (its reserved words, quoted);
 //! - `vector`: pgvector (operators, functions, indexes) for both backends;
 //! - `exprs`: reading and building expressions, for all of the above;
 //! - [`lexer`]: the token-level work on the text;
@@ -49,6 +54,8 @@ mod classify;
 mod column_types;
 mod exprs;
 mod iris;
+mod iris_reserved;
+mod iris_semantics;
 mod rewrite;
 mod sqlite;
 pub(crate) mod vector;
@@ -194,6 +201,11 @@ pub fn translate(sql: &str, dialect: Dialect) -> Result<Translation, TranslateEr
         analysis: std::sync::OnceLock::new(),
         source: None,
     };
+    // IRIS has no statement terminator (SQLCODE -25, DOC(GSQL_langelements)).
+    let sql = match dialect {
+        Dialect::Iris => sql.trim_end().trim_end_matches(';').trim_end(),
+        Dialect::Sqlite => sql,
+    };
     let mut text = std::borrow::Cow::Borrowed(sql);
     let control = matches!(
         t.kind,
@@ -206,8 +218,10 @@ pub fn translate(sql: &str, dialect: Dialect) -> Result<Translation, TranslateEr
     );
     // The cheap scan: only a statement a rewrite could act on is parsed now.
     let mut parsed = None;
+    // IRIS differs from PostgreSQL in too many places (NULL order,
+    // reserved words, multi-row VALUES ...) for the cheap scan: always parse.
     if !control
-        && needs_rewrite(sql)
+        && (dialect == Dialect::Iris || needs_rewrite(sql))
         && let Ok(mut stmts) = Parser::parse_sql(&PostgreSqlDialect {}, sql)
         && stmts.len() == 1
     {
@@ -225,7 +239,11 @@ pub fn translate(sql: &str, dialect: Dialect) -> Result<Translation, TranslateEr
             None if classify::is_catalog_query(sql) => {}
             None => {
                 if rewrite::rewrite(stmt, dialect)? {
-                    text = std::borrow::Cow::Owned(stmt.to_string());
+                    let mut sql = stmt.to_string();
+                    if dialect == Dialect::Iris {
+                        sql.push_str(iris::statement_suffix(stmt).unwrap_or(""));
+                    }
+                    text = std::borrow::Cow::Owned(sql);
                 }
             }
         }

@@ -15,7 +15,7 @@ use sqlparser::ast::{self, Expr, Statement};
 
 use super::exprs::call;
 use super::vector::{self, VectorOp};
-use super::{Dialect, TranslateError, iris, sqlite};
+use super::{Dialect, TranslateError, iris, iris_reserved, sqlite};
 
 /// Statements that are not rewritten expression by expression.
 pub(crate) enum Special {
@@ -46,6 +46,13 @@ pub(crate) fn special(
                 .all(|n| n.value.eq_ignore_ascii_case("vector")) =>
         {
             Ok(Some(Special::Local("DROP EXTENSION".into())))
+        }
+        // IRIS has no RELEASE: a savepoint lives until COMMIT, ROLLBACK or a
+        // ROLLBACK TO an earlier one (DOC(RSQL_savepoint)). Releasing one is
+        // answered here and the savepoint stays open in IRIS, so a later
+        // ROLLBACK TO it still succeeds where PostgreSQL says 3B001.
+        Statement::ReleaseSavepoint { .. } if dialect == Dialect::Iris => {
+            Ok(Some(Special::Local("RELEASE".into())))
         }
         Statement::CreateIndex(ci) => {
             map_schema(&mut ci.table_name, dialect);
@@ -105,10 +112,14 @@ pub(crate) fn rewrite(stmt: &mut Statement, dialect: Dialect) -> Result<bool, Tr
         }
         ControlFlow::Continue(())
     });
-    match err {
-        Some(e) => Err(e),
-        None => Ok(changed),
+    if let Some(e) = err {
+        return Err(e);
     }
+    // Last, so that no rewrite above meets a quoted name.
+    if dialect == Dialect::Iris {
+        changed |= iris_reserved::quote_reserved(stmt);
+    }
+    Ok(changed)
 }
 
 /// The rewrites both backends need, then the dialect's own.

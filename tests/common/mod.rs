@@ -202,9 +202,9 @@ impl Drop for Server {
 /// The server on an IRIS backend (`iris-embedded` or `iris-native`) played
 /// by the stand-in `iris` module under tests/iris_standin, which runs under
 /// plain python3; `extra` adds environment. The directory returned holds
-/// the stand-in's database: keep it alive with the server. The stand-in runs
-/// lenient (IRIS_STANDIN_STRICT=0: SQLite's dialect) until the translator
-/// emits IRIS's forms everywhere; `extra` can set it back to "1".
+/// the stand-in's database: keep it alive with the server. The stand-in is
+/// strict (IRIS_STANDIN_STRICT=1: it refuses what IRIS refuses), now that
+/// the translator emits IRIS's forms; `extra` can make it lenient ("0").
 pub fn iris_standin_server(backend: &str, extra: &[(&str, &str)]) -> (Server, tempfile::TempDir) {
     let db_dir = tempfile::tempdir().unwrap();
     let db = db_dir.path().join("iris.db");
@@ -214,7 +214,7 @@ pub fn iris_standin_server(backend: &str, extra: &[(&str, &str)]) -> (Server, te
             concat!(env!("CARGO_MANIFEST_DIR"), "/tests/iris_standin"),
         ),
         ("IRIS_STANDIN_DB", db.to_str().unwrap()),
-        ("IRIS_STANDIN_STRICT", "0"),
+        ("IRIS_STANDIN_STRICT", "1"),
         ("IRISWIRE_BRIDGE_PYTHON", "python3"),
         ("IRISHOSTNAME", "127.0.0.1"),
         ("IRISUSERNAME", "_SYSTEM"),
