@@ -14,6 +14,7 @@ use std::time::{Duration, Instant, SystemTime};
 use metrics::Gauge;
 use tokio::sync::Notify;
 
+pub use super::limits::LimitExceeded;
 use crate::config::Config;
 pub use crate::telemetry::CancelOutcome;
 
@@ -267,33 +268,6 @@ impl DbStats {
     pub fn waited(&self, d: Duration) {
         self.wait_time_us
             .fetch_add(d.as_micros() as u64, Ordering::Relaxed);
-    }
-}
-
-/// Why a login was refused over a limit.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum LimitExceeded {
-    Server(usize),
-    User(String, usize),
-    Database(String, usize),
-}
-
-impl std::fmt::Display for LimitExceeded {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            LimitExceeded::Server(n) => write!(
-                f,
-                "sorry, too many clients already (server.max_client_connections = {n})"
-            ),
-            LimitExceeded::User(u, n) => write!(
-                f,
-                "too many connections for role \"{u}\" (server.max_connections_per_user = {n})"
-            ),
-            LimitExceeded::Database(d, n) => write!(
-                f,
-                "too many connections for database \"{d}\" (server.max_connections_per_database = {n})"
-            ),
-        }
     }
 }
 

@@ -8,6 +8,7 @@
 
 pub(crate) mod clients;
 pub(crate) mod lifecycle;
+pub(crate) mod limits;
 pub(crate) mod login_gate;
 pub(crate) mod reload;
 
