@@ -1,0 +1,76 @@
+"""IRIS's values, types, errors and sessions as PostgreSQL 15 answers them,
+driving the worker on the strict IRIS stand-in (IRIS_STANDIN_STRICT=1), both
+IRIS drivers. The expectations are PostgreSQL's texts and SQLSTATEs."""
+
+import os
+import sys
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from test_worker import WorkerProcess, WorkerTestCase, standin_env  # noqa: E402
+
+
+def strict_env(database, **extra):
+    env = standin_env(database)
+    env["IRIS_STANDIN_STRICT"] = "1"
+    env.update(extra)
+    return env
+
+
+class IrisValuesTests:
+    """Shared by both IRIS drivers; subclasses set ``config``."""
+
+    config = None
+
+    def worker(self, env=None, **overrides):
+        return self.start(dict(self.config, **overrides), env=strict_env(self.database, **(env or {})))
+
+    # -- 1. errors in PostgreSQL's wording -----------------------------------
+
+    def test_missing_relation_and_column(self):
+        worker = self.worker()
+        error = worker.query("SELECT * FROM Nope").error
+        self.assertEqual(error[:2], ("42P01", 'relation "nope" does not exist'))
+        self.assertIn("Table 'SQLUSER.NOPE' not found", error[2])
+        self.assertEqual(error[4], -30)
+        worker.ok("CREATE TABLE t (id INTEGER PRIMARY KEY, name VARCHAR(5) NOT NULL)")
+        error = worker.query("SELECT Nope FROM t").error
+        self.assertEqual(error[:2], ("42703", 'column "nope" does not exist'))
+        self.assertIn("SQLCODE -29", error[2])
+
+    def test_unique_and_not_null_violations_name_their_objects(self):
+        worker = self.worker()
+        worker.ok("CREATE TABLE t (id INTEGER PRIMARY KEY, name VARCHAR(5) NOT NULL)")
+        worker.ok("INSERT INTO t (id, name) VALUES (1, 'a')")
+        error = worker.query("INSERT INTO t (id, name) VALUES (1, 'b')").error
+        self.assertEqual(error[0], "23505")
+        self.assertTrue(error[1].startswith("duplicate key value violates unique constraint "), error)
+        self.assertEqual((error[6], error[7]), (None, "t"))  # schema (default: none), table
+        self.assertIsNotNone(error[9])  # constraint
+        self.assertIn(error[9], error[1])
+        error = worker.query("INSERT INTO t (id, name) VALUES (2, NULL)").error
+        self.assertEqual(error[:2], ("23502", 'null value in column "name" of relation "t" violates not-null constraint'))
+        self.assertEqual((error[7], error[8]), ("t", "name"))
+
+    def test_value_too_long(self):
+        worker = self.worker()
+        worker.ok("CREATE TABLE t (id INTEGER PRIMARY KEY, name VARCHAR(5))")
+        error = worker.query("INSERT INTO t (id, name) VALUES (1, 'abcdefgh')").error
+        self.assertEqual(error[:2], ("22001", "value too long for type character varying(5)"))
+        worker.ok("INSERT INTO t (id, name) VALUES (1, 'abc')")
+        error = worker.query("UPDATE t SET name = 'abcdefgh'").error
+        self.assertEqual(error[:2], ("22001", "value too long for type character varying(5)"))
+
+
+class IrisEmbeddedValuesTest(IrisValuesTests, WorkerTestCase):
+    config = {"driver": "iris-embedded", "namespace": "USER"}
+
+
+class IrisNativeValuesTest(IrisValuesTests, WorkerTestCase):
+    config = {"driver": "iris-native", "host": "127.0.0.1", "port": 1972, "namespace": "USER",
+              "username": "_SYSTEM", "password": "SYS"}
+
+
+if __name__ == "__main__":
+    unittest.main()
