@@ -2,13 +2,28 @@
 driving the worker on the strict IRIS stand-in (IRIS_STANDIN_STRICT=1), both
 IRIS drivers. The expectations are PostgreSQL's texts and SQLSTATEs."""
 
+import json
+import marshal
 import os
+import subprocess
 import sys
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from test_worker import WorkerProcess, WorkerTestCase, standin_env  # noqa: E402
+from test_worker import STANDIN, WORKER, WorkerProcess, WorkerTestCase, standin_env  # noqa: E402
+
+# The driver made in-process (in a child Python), then what the stand-in's
+# IRIS reports about the session: %SYSTEM.SQL.Util.GetOption("IsolationMode").
+_ISOLATION_PROBE = """
+import json, sys
+sys.path.insert(0, sys.argv[1])
+from iriswire_worker.drivers import DRIVERS
+import iris
+config = json.loads(sys.argv[2])
+driver = DRIVERS[config["driver"]](config)
+print(iris.cls("%SYSTEM.SQL.Util").GetOption("IsolationMode"))
+"""
 
 
 def strict_env(database, **extra):
@@ -61,6 +76,47 @@ class IrisValuesTests:
         worker.ok("INSERT INTO t (id, name) VALUES (1, 'abc')")
         error = worker.query("UPDATE t SET name = 'abcdefgh'").error
         self.assertEqual(error[:2], ("22001", "value too long for type character varying(5)"))
+
+    # -- 3. READ COMMITTED by default; BEGIN ISOLATION LEVEL -----------------
+
+    def test_session_isolation_is_read_committed(self):
+        env = dict(os.environ, **strict_env(self.database))
+        out = subprocess.run(
+            [sys.executable, "-c", _ISOLATION_PROBE, os.path.dirname(WORKER), json.dumps(self.config)],
+            env=env, capture_output=True, text=True, timeout=30)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertEqual(out.stdout.strip(), "1")  # IsolationMode 1: READ COMMITTED
+
+    # -- 4. transaction state from IRIS's $TLEVEL ----------------------------
+
+    def test_transaction_state_follows_tlevel(self):
+        worker = self.worker()
+        worker.ok("CREATE TABLE t (id INTEGER)")
+        self.assertEqual(worker.ok("START TRANSACTION").complete, (-1, True))
+        self.assertEqual(worker.ok("SAVEPOINT a").complete[1], True)
+        self.assertEqual(worker.ok("INSERT INTO t (id) VALUES (1)").complete, (1, True))
+        self.assertEqual(worker.query("SELECT * FROM nope").error[5], True)
+        self.assertEqual(worker.ok("ROLLBACK TO SAVEPOINT a").complete[1], True)
+        self.assertEqual(worker.ok("COMMIT").complete, (-1, False))
+        # A statement the text reader would not know, ending the transaction.
+        worker.ok("START TRANSACTION")
+        self.assertEqual(worker.ok("/* c */ COMMIT").complete, (-1, False))
+
+    # -- 6. the wrong iris module ---------------------------------------------
+
+    def test_the_wrong_iris_module_is_a_clear_08001(self):
+        fake = os.path.join(self.tmp.name, "fake")
+        os.mkdir(fake)
+        with open(os.path.join(fake, "iris.py"), "w") as module:
+            # The other package's shape: embedded Python lacks connect, the SDK lacks cls.
+            module.write("def connect(**kw):\n    raise AssertionError\n" if self.config["driver"] == "iris-embedded"
+                         else "def cls(name):\n    raise AssertionError\n")
+        worker = self.start(self.config, env={"PYTHONPATH": fake}, expect_ready=False)
+        tag, payload = worker.read_frame()
+        error = marshal.loads(payload)
+        self.assertEqual((tag, error[0]), (b"E", "08001"))
+        self.assertTrue(error[1].startswith("the iris module found is not "), error)
+        self.assertEqual(worker.proc.wait(timeout=10), 1)
 
 
 class IrisEmbeddedValuesTest(IrisValuesTests, WorkerTestCase):

@@ -63,12 +63,31 @@ def _nullable(value):
     return 2 if value in ("", None) else int(value)
 
 
-def import_iris(what):
-    """The ``iris`` module (embedded Python or the DB-API client), or 08001 naming `what`."""
+# IRIS's default isolation is READ UNCOMMITTED (IsolationMode 0); PostgreSQL's
+# is READ COMMITTED, which IRIS has too. Run once per connection: IRIS keeps
+# the level for the process (DOC(RSQL_settransaction)).
+SESSION_ISOLATION = "SET TRANSACTION ISOLATION LEVEL READ COMMITTED"
+
+
+def import_iris(what, needs):
+    """The ``iris`` module (embedded Python or the DB-API client), or 08001 naming `what`.
+
+    The InterSystems DB-API/Native SDK and IRIS embedded Python both install a
+    module named ``iris``; `needs` are attributes the wanted one has (the SDK:
+    ``connect``, ``createIRIS``; embedded Python: ``cls``), so finding the other
+    one is a clear 08001 instead of an AttributeError later.
+    """
     try:
         import iris
     except ImportError as exc:
         raise WorkerError("08001", "cannot import %s: %s" % (what, exc))
+    missing = [name for name in needs if not hasattr(iris, name)]
+    if missing:
+        raise WorkerError(
+            "08001", "the iris module found is not %s" % what,
+            detail="%s has no %s" % (getattr(iris, "__file__", None) or "iris", ", ".join(missing)),
+            hint="the DB-API SDK (intersystems-irispython) and IRIS embedded Python share the "
+                 "module name iris; check PYTHONPATH and the Python that runs the worker")
     return iris
 
 

@@ -6,7 +6,7 @@ from ..protocol import WorkerError
 from ..schema_iris import IrisSchemaReader
 from .base import backend_errors
 from .iris_common import (
-    BINARY_CODES, BOOLEAN_CODES, fetch_all, import_iris, pg_text, statement_metadata)
+    BINARY_CODES, BOOLEAN_CODES, SESSION_ISOLATION, fetch_all, import_iris, pg_text, statement_metadata)
 
 # %SQL.StatementMetadata.statementType of INSERT, UPDATE, DELETE.
 _DML_STATEMENT_TYPES = frozenset((2, 3, 4))
@@ -57,7 +57,8 @@ class IrisEmbeddedDriver:
     cancel = None  # a running ObjectScript statement cannot be interrupted from Python
 
     def __init__(self, config):
-        iris = import_iris("the iris module of IRIS embedded Python; start the worker with irispython")
+        iris = import_iris("the iris module of IRIS embedded Python; start the worker with irispython",
+                           ("cls", "tlevel"))
         self._iris = iris
         namespace = config.get("namespace")
         if namespace:
@@ -67,6 +68,8 @@ class IrisEmbeddedDriver:
         self._status = iris.cls("%SYSTEM.Status")
         self._statement = iris.cls("%SQL.Statement")
         self.server_version = str(iris.cls("%SYSTEM.Version").GetNumber())
+        with backend_errors(iris_exception):
+            self._prepare(SESSION_ISOLATION)._Execute()
         self._result = None
         self._converters = ()
         self._rowcount = -1

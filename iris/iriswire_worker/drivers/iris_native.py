@@ -5,9 +5,9 @@ import functools
 
 from ..iris_errors import iris_connect_error, iris_exception, iris_status_error
 from ..schema_iris import IrisSchemaReader
-from ..sql_text import transaction_after
 from .base import backend_errors
-from .iris_common import ODBC_TYPE_NAMES, fetch_all, import_iris, pg_text, statement_metadata
+from .iris_common import (
+    ODBC_TYPE_NAMES, SESSION_ISOLATION, fetch_all, import_iris, pg_text, statement_metadata)
 
 # ODBC codes of the columns whose values need converting to text:
 # decimal, date, time, timestamp.
@@ -30,7 +30,7 @@ class IrisNativeDriver:
 
     def __init__(self, config):
         self._config = config
-        iris = import_iris("the intersystems-irispython package")
+        iris = import_iris("the intersystems-irispython package", ("connect", "createIRIS"))
         namespace = config.get("namespace", "USER")
         with backend_errors(functools.partial(iris_connect_error, namespace=namespace)):
             # autoCommit: each statement commits unless the client opened a
@@ -42,9 +42,10 @@ class IrisNativeDriver:
             self._native = iris.createIRIS(self._conn)
             self.server_version = str(self._native.classMethodValue("%SYSTEM.Version", "GetNumber"))
         self._cursor = self._conn.cursor()
+        with backend_errors(iris_exception):
+            self._cursor.execute(SESSION_ISOLATION)
         self._converters = None
         self._rowcount = -1
-        self._in_transaction = False
 
     def execute(self, sql, params, describe):
         cursor = self._cursor
@@ -55,7 +56,6 @@ class IrisNativeDriver:
                 cursor.execute(sql)
             description = cursor.description
             self._rowcount = -1 if description else cursor.rowcount
-        self._in_transaction = transaction_after(sql, self._in_transaction)
         if not description:
             return None, None
         columns = tuple(
@@ -84,7 +84,11 @@ class IrisNativeDriver:
         return self._rowcount
 
     def in_transaction(self):
-        return self._in_transaction
+        # $TLEVEL of the server process behind the connection (the Native
+        # SDK's getTLevel()): right whatever opened or ended the transaction
+        # (SAVEPOINT, a failed COMMIT, ObjectScript), unlike reading the SQL.
+        with backend_errors(iris_exception):
+            return self._native.getTLevel() > 0
 
     def prepare(self, sql):
         # The DB-API cannot describe without executing; a %SQL.Statement made
@@ -110,7 +114,7 @@ class IrisNativeDriver:
 
     def close(self):
         try:
-            if self._in_transaction:
+            if self.in_transaction():
                 self._cursor.execute("ROLLBACK")
         finally:
             self._conn.close()
