@@ -7,6 +7,7 @@ import sys
 import traceback
 
 from .cancel import Canceller
+from . import session_functions
 from .catalog import Catalog, is_ddl, session_names
 from .drivers import DRIVERS
 from .drivers.base import Driver
@@ -33,8 +34,14 @@ class Worker:
     def _route(self, sql):
         """The driver for `sql` and the text it runs: catalog statements go
         to the in-memory pg_catalog (created on first use, brought up to
-        date with the backend's schema first)."""
-        if Catalog.handles(sql):
+        date with the backend's schema first). On IRIS, PostgreSQL's session
+        functions are answered here too (session_functions.py)."""
+        to_catalog = False
+        if self._driver.name != "sqlite":
+            routed = session_functions.route(sql, self._session or session_names({}, self._driver))
+            if routed is not None:
+                to_catalog, sql = routed
+        if to_catalog or Catalog.handles(sql):
             catalog = self._catalog
             if catalog is None:
                 catalog = self._catalog = Catalog(self._driver.schema_reader(), self._session)

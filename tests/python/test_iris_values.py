@@ -77,6 +77,32 @@ class IrisValuesTests:
         error = worker.query("UPDATE t SET name = 'abcdefgh'").error
         self.assertEqual(error[:2], ("22001", "value too long for type character varying(5)"))
 
+    # -- 2. session functions, which IRIS lacks (-359) --------------------------
+
+    def test_session_functions_without_a_table(self):
+        worker = self.worker()
+        version = worker.ok("SELECT version()")
+        self.assertEqual(version.columns[0][0], "version")
+        self.assertTrue(version.rows[0][0].startswith("PostgreSQL "), version.rows)
+        self.assertIn("InterSystems IRIS 2025.1", version.rows[0][0])
+        self.assertEqual(worker.ok("select pg_catalog.version()").rows, version.rows)
+        for sql in ("SELECT current_schema()", "SELECT current_schema", "SELECT pg_catalog.current_schema()"):
+            result = worker.ok(sql)
+            self.assertEqual((result.columns[0][0], result.rows), ("current_schema", [("public",)]), sql)
+        result = worker.ok("SELECT current_database(), current_user, session_user, pg_backend_pid()")
+        self.assertEqual([c[0] for c in result.columns],
+                         ["current_database", "current_user", "session_user", "pg_backend_pid"])
+        user = self.config.get("username") or "postgres"
+        self.assertEqual(result.rows, [("user", user, user, worker.proc.pid)])
+
+    def test_session_functions_beside_a_table(self):
+        worker = self.worker()
+        worker.ok("CREATE TABLE t (id INTEGER, version INTEGER)")
+        worker.ok("INSERT INTO t (id, version) VALUES (1, 7)")
+        result = worker.ok("SELECT id, t.version, current_user AS u, current_database() AS d FROM t WHERE id = ?", (1,))
+        user = self.config.get("username") or "postgres"
+        self.assertEqual(result.rows, [(1, 7, user, "user")])
+
     # -- 3. READ COMMITTED by default; BEGIN ISOLATION LEVEL -----------------
 
     def test_session_isolation_is_read_committed(self):
