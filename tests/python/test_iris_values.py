@@ -128,6 +128,36 @@ class IrisValuesTests:
         worker.ok("START TRANSACTION")
         self.assertEqual(worker.ok("/* c */ COMMIT").complete, (-1, False))
 
+    # -- 5. values ------------------------------------------------------------
+
+    def test_stream_columns_give_their_content(self):
+        worker = self.worker()
+        worker.ok("CREATE TABLE doc (id INTEGER, body LONGVARCHAR)")
+        worker.ok("INSERT INTO doc (id, body) VALUES (?, ?)", (1, "long text " * 100))
+        worker.ok("INSERT INTO doc (id, body) VALUES (?, ?)", (2, None))
+        self.assertEqual(worker.ok("SELECT id, body FROM doc ORDER BY id").rows,
+                         [(1, "long text " * 100), (2, None)])
+
+    def test_result_names_fold_as_postgresql_folds(self):
+        worker = self.worker()
+        worker.ok("CREATE TABLE person (Id INTEGER, Name VARCHAR(10))")
+        worker.ok("INSERT INTO person (Id, Name) VALUES (1, 'x')")
+        result = worker.ok("SELECT Id, NAME FROM person")
+        self.assertEqual([c[0] for c in result.columns], ["id", "name"])
+        self.assertEqual(worker.ok('SELECT Name AS "Name" FROM person').columns[0][0], "Name")
+        tag, (columns, _) = worker.prepare("SELECT Id FROM person")
+        self.assertEqual((tag, columns[0][0]), (b"T", "id"))
+
+    def test_timestamptz_parameters_are_stored_in_utc(self):
+        worker = self.worker()
+        worker.ok("CREATE TABLE ev (id INTEGER, happened TIMESTAMP)")
+        for i, text in enumerate(("2024-01-02 03:04:05+02", "2024-01-02T01:04:05Z",
+                                  "2024-01-01 20:34:05.25-04:30")):
+            worker.ok("INSERT INTO ev (id, happened) VALUES (?, ?)", (i, text))
+        self.assertEqual([r[0] for r in worker.ok("SELECT happened FROM ev ORDER BY id").rows],
+                         ["2024-01-02 01:04:05.000000", "2024-01-02 01:04:05.000000",
+                          "2024-01-02 01:04:05.250000"])
+
     # -- 6. the wrong iris module ---------------------------------------------
 
     def test_the_wrong_iris_module_is_a_clear_08001(self):

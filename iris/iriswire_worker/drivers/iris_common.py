@@ -1,7 +1,9 @@
 """What both IRIS drivers share: ODBC type codes, %SQL.Statement metadata,
 PostgreSQL's text form of Python values, importing the ``iris`` module."""
 
+import datetime
 import decimal
+import re
 
 from ..protocol import WorkerError
 
@@ -31,6 +33,46 @@ def pg_text(value):
             digits = tail[:6].rstrip("0")
             text = head + ("." + digits if digits else "") + tail[6:]
         return text
+    return value
+
+
+# Stream columns (LONGVARCHAR, LONGVARBINARY): embedded SQL returns their OID.
+STREAM_CODES = frozenset((-1, -4, -10))
+_PLAIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+
+
+def fold_column_name(name, sql):
+    """A result column's name as PostgreSQL names it: IRIS reports the name
+    as the table defines it (``Name``), PostgreSQL folds an unquoted
+    identifier to lower case. A name the statement quotes exactly (``"Name"``)
+    keeps its case, as it would on PostgreSQL."""
+    if name.islower() or not _PLAIN_NAME.match(name) or '"%s"' % name in sql:
+        return name
+    return name.lower()
+
+
+# A timestamp with an offset as PostgreSQL's text form sends it
+# (``2024-01-02 03:04:05.5+02``, ``...Z``, ``...+05:30``).
+_TIMESTAMPTZ = re.compile(
+    r"(\d{4}-\d\d-\d\d)[ T](\d\d:\d\d:\d\d)(\.\d{1,6})?\s*(Z|[+-]\d\d(?::?\d\d)?)\Z")
+
+
+def iris_param(value):
+    """A parameter as IRIS takes it: a timestamp with a time zone becomes
+    UTC in IRIS's ODBC format (``YYYY-MM-DD HH:MM:SS.ffffff``), IRIS's
+    TIMESTAMP having no zone (PostgreSQL stores timestamptz as UTC too)."""
+    if isinstance(value, str) and len(value) <= 40:
+        match = _TIMESTAMPTZ.match(value)
+        if match:
+            date, time, fraction, zone = match.groups()
+            moment = datetime.datetime.fromisoformat(
+                "%s %s%s" % (date, time, (fraction or "").ljust(7, "0") if fraction else ""))
+            if zone != "Z":
+                sign = -1 if zone[0] == "-" else 1
+                digits = zone[1:].replace(":", "")
+                offset = datetime.timedelta(hours=int(digits[:2]), minutes=int(digits[2:4] or 0))
+                moment -= sign * offset
+            return moment.strftime("%Y-%m-%d %H:%M:%S.%f")
     return value
 
 

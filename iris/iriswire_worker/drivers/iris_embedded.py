@@ -6,7 +6,8 @@ from ..protocol import WorkerError
 from ..schema_iris import IrisSchemaReader
 from .base import backend_errors
 from .iris_common import (
-    BINARY_CODES, BOOLEAN_CODES, SESSION_ISOLATION, fetch_all, import_iris, pg_text, statement_metadata)
+    BINARY_CODES, BOOLEAN_CODES, SESSION_ISOLATION, STREAM_CODES, fetch_all, fold_column_name, import_iris,
+    iris_param, pg_text, statement_metadata)
 
 # %SQL.StatementMetadata.statementType of INSERT, UPDATE, DELETE.
 _DML_STATEMENT_TYPES = frozenset((2, 3, 4))
@@ -39,7 +40,7 @@ def _objectscript_param(value):
         return "\x00"
     if isinstance(value, bool):
         return int(value)
-    return value
+    return iris_param(value)
 
 
 def _embedded_get(obj, name):
@@ -97,10 +98,31 @@ class IrisEmbeddedDriver:
             return None, None
         self._result = result
         self._converters = tuple(
-            (index, _objectscript_binary if c[2] in BINARY_CODES
+            (index, self._stream_reader(c[2] == -4) if c[2] in STREAM_CODES
+             else _objectscript_binary if c[2] in BINARY_CODES
              else _objectscript_boolean if c[2] in BOOLEAN_CODES else _objectscript_value)
             for index, c in enumerate(columns, 1))
+        columns = tuple((fold_column_name(c[0], sql),) + tuple(c[1:]) for c in columns)
         return columns, self._fetch
+
+    def _stream_reader(self, binary):
+        """A converter for a stream column: embedded SQL gives the stream's
+        OID, whose content %Stream.Object.%Open(oid) + Read() return
+        (DOC(GSQL_blobs); InterSystems' DB-API reads embedded streams so)."""
+        streams = self._iris.cls("%Stream.Object")
+
+        def read(oid):
+            if oid in ("", None):
+                return None
+            stream = streams._Open(oid)
+            if stream is None:
+                return None
+            chunks = []
+            while not stream.AtEnd:
+                chunks.append(stream.Read(1 << 20))
+            text = "".join(chunks)
+            return text.encode("latin-1") if binary else text
+        return read
 
     def _fetch(self, count):
         result, converters, rows = self._result, self._converters, []
@@ -123,7 +145,7 @@ class IrisEmbeddedDriver:
     def prepare(self, sql):
         with backend_errors(iris_exception):
             columns, params, _ = statement_metadata(self._prepare(sql), _embedded_get, _embedded_call)
-        return columns, params
+        return tuple((fold_column_name(c[0], sql),) + tuple(c[1:]) for c in columns), params
 
     # Every process-private global of this process (^||name), listed through
     # the ^$||GLOBAL structured system variable (IRIS documentation,

@@ -7,7 +7,8 @@ from ..iris_errors import iris_connect_error, iris_exception, iris_status_error
 from ..schema_iris import IrisSchemaReader
 from .base import backend_errors
 from .iris_common import (
-    ODBC_TYPE_NAMES, SESSION_ISOLATION, fetch_all, import_iris, pg_text, statement_metadata)
+    ODBC_TYPE_NAMES, SESSION_ISOLATION, fetch_all, fold_column_name, import_iris, iris_param, pg_text,
+    statement_metadata)
 
 # ODBC codes of the columns whose values need converting to text:
 # decimal, date, time, timestamp.
@@ -51,7 +52,7 @@ class IrisNativeDriver:
         cursor = self._cursor
         with backend_errors(iris_exception):
             if params:
-                cursor.execute(sql, params)
+                cursor.execute(sql, [iris_param(p) for p in params])
             else:
                 cursor.execute(sql)
             description = cursor.description
@@ -59,7 +60,7 @@ class IrisNativeDriver:
         if not description:
             return None, None
         columns = tuple(
-            (str(d[0]), ODBC_TYPE_NAMES.get(d[1] or 0, ""), int(d[1] or 0), int(d[4] or 0),
+            (fold_column_name(str(d[0]), sql), ODBC_TYPE_NAMES.get(d[1] or 0, ""), int(d[1] or 0), int(d[4] or 0),
              int(d[5] or 0), 2 if d[6] is None else int(bool(d[6])))
             for d in description)
         # Only decimal and date/time columns need converting; the rest pass as is.
@@ -100,7 +101,7 @@ class IrisNativeDriver:
             if native.classMethodValue("%SYSTEM.Status", "IsError", status):
                 raise iris_status_error(str(native.classMethodValue("%SYSTEM.Status", "GetErrorText", status)))
             columns, params, _ = statement_metadata(statement, _native_get, _native_call)
-        return columns, params
+        return tuple((fold_column_name(c[0], sql),) + tuple(c[1:]) for c in columns), params
 
     def reset(self):
         # Process-private globals (and the rows of global temporary tables)
