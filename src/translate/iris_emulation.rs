@@ -1,0 +1,67 @@
+//! PostgreSQL statements IRIS has no form for, emulated in IRIS's terms.
+//!
+//! `BEGIN [ISOLATION LEVEL ...]`: IRIS spells it `START TRANSACTION` and has
+//! READ UNCOMMITTED, READ COMMITTED and READ VERIFIED only
+//! (DOC(RSQL_starttransaction)). The worker sets READ COMMITTED, PostgreSQL's
+//! default, on every IRIS connection; a level named in `BEGIN` maps to IRIS's
+//! nearest:
+//!
+//! | PostgreSQL | IRIS | difference |
+//! |---|---|---|
+//! | READ UNCOMMITTED | READ COMMITTED | none: PostgreSQL runs READ UNCOMMITTED as READ COMMITTED |
+//! | READ COMMITTED | READ COMMITTED | none |
+//! | REPEATABLE READ, SERIALIZABLE | READ VERIFIED | no snapshot: rows read are re-verified as committed, but a second read may see another transaction's committed changes and no serialization failure (40001) is raised |
+//!
+//! IRIS keeps a level set by `START TRANSACTION` for the rest of the process,
+//! so after a `BEGIN ISOLATION LEVEL SERIALIZABLE` later statements stay
+//! READ VERIFIED (stricter, never weaker) until a `BEGIN` names another level.
+
+/// The IRIS text of a `BEGIN`/`START TRANSACTION` statement `sql`.
+pub(crate) fn start_transaction(sql: &str) -> String {
+    let upper: String = sql
+        .to_ascii_uppercase()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    let level = if upper.contains("ISOLATION LEVEL SERIALIZABLE")
+        || upper.contains("ISOLATION LEVEL REPEATABLE READ")
+    {
+        Some("READ VERIFIED")
+    } else if upper.contains("ISOLATION LEVEL READ COMMITTED")
+        || upper.contains("ISOLATION LEVEL READ UNCOMMITTED")
+    {
+        Some("READ COMMITTED")
+    } else {
+        None
+    };
+    match level {
+        Some(level) => format!("START TRANSACTION ISOLATION LEVEL {level}"),
+        None => "START TRANSACTION".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::start_transaction;
+
+    #[test]
+    fn begin_maps_isolation_levels_to_iris_nearest() {
+        assert_eq!(start_transaction("BEGIN"), "START TRANSACTION");
+        assert_eq!(
+            start_transaction("begin isolation level serializable"),
+            "START TRANSACTION ISOLATION LEVEL READ VERIFIED"
+        );
+        assert_eq!(
+            start_transaction("START TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"),
+            "START TRANSACTION ISOLATION LEVEL READ VERIFIED"
+        );
+        assert_eq!(
+            start_transaction("BEGIN TRANSACTION ISOLATION  LEVEL READ UNCOMMITTED"),
+            "START TRANSACTION ISOLATION LEVEL READ COMMITTED"
+        );
+        assert_eq!(
+            start_transaction("BEGIN ISOLATION LEVEL READ COMMITTED"),
+            "START TRANSACTION ISOLATION LEVEL READ COMMITTED"
+        );
+    }
+}
