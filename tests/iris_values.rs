@@ -124,12 +124,46 @@ async fn transactions_and_names(server: &Server) {
     assert_eq!(rows[0].get::<_, i32>(0), 2);
 }
 
+async fn insert_returning(server: &Server) {
+    let c = connect(server, "user").await;
+    c.batch_execute("CREATE TABLE r (id IDENTITY, name VARCHAR(10))")
+        .await
+        .unwrap();
+    let row = c
+        .query_one(
+            "INSERT INTO r (name) VALUES ($1) RETURNING id, name",
+            &[&"a"],
+        )
+        .await
+        .unwrap();
+    assert_eq!(row.get::<_, &str>(1), "a");
+    let messages = c
+        .simple_query("INSERT INTO r (name) VALUES ('b') RETURNING name")
+        .await
+        .unwrap();
+    let tags: Vec<String> = messages
+        .iter()
+        .filter_map(|m| match m {
+            tokio_postgres::SimpleQueryMessage::Row(r) => Some(r.get(0).unwrap().to_owned()),
+            tokio_postgres::SimpleQueryMessage::CommandComplete(n) => Some(n.to_string()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(tags, ["b", "1"]);
+    let err = c
+        .simple_query("DELETE FROM r RETURNING id")
+        .await
+        .unwrap_err();
+    assert_eq!(err.as_db_error().unwrap().code().code(), "0A000");
+}
+
 #[tokio::test]
 async fn iris_embedded_errors_sessions_and_names() {
     let (server, _db) = strict_server("iris-embedded");
     errors_in_postgresql_wording(&server).await;
     session_functions(&server).await;
     transactions_and_names(&server).await;
+    insert_returning(&server).await;
 }
 
 #[tokio::test]
@@ -138,4 +172,5 @@ async fn iris_native_errors_sessions_and_names() {
     errors_in_postgresql_wording(&server).await;
     session_functions(&server).await;
     transactions_and_names(&server).await;
+    insert_returning(&server).await;
 }

@@ -49,6 +49,7 @@ const PACKAGE_FILES: &[SourceFile] = package_files![
     "constraints.py",
     "iris_error_text.py",
     "iris_errors.py",
+    "iris_returning.py",
     "pg_functions.py",
     "protocol.py",
     "request_loop.py",

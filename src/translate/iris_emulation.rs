@@ -1,5 +1,9 @@
 //! PostgreSQL statements IRIS has no form for, emulated in IRIS's terms.
 //!
+//! `INSERT ... RETURNING`: IRIS has no RETURNING; a single-row INSERT
+//! passes through and the worker runs it, then reads the row back (see
+//! docs/bridge-protocol.md, "RETURNING on IRIS").
+//!
 //! `BEGIN [ISOLATION LEVEL ...]`: IRIS spells it `START TRANSACTION` and has
 //! READ UNCOMMITTED, READ COMMITTED and READ VERIFIED only
 //! (DOC(RSQL_starttransaction)). The worker sets READ COMMITTED, PostgreSQL's
@@ -15,6 +19,19 @@
 //! IRIS keeps a level set by `START TRANSACTION` for the rest of the process,
 //! so after a `BEGIN ISOLATION LEVEL SERIALIZABLE` later statements stay
 //! READ VERIFIED (stricter, never weaker) until a `BEGIN` names another level.
+
+/// Whether the worker emulates this INSERT's RETURNING (iris_returning.py:
+/// the INSERT, then its row read back by `LAST_IDENTITY()` in the same
+/// transaction): a single-row `INSERT ... VALUES` without ON CONFLICT.
+/// Other forms stay refused here with 0A000.
+pub(crate) fn returning_emulated(ins: &sqlparser::ast::Insert) -> bool {
+    use sqlparser::ast::SetExpr;
+    ins.on.is_none()
+        && ins
+            .source
+            .as_ref()
+            .is_some_and(|q| matches!(q.body.as_ref(), SetExpr::Values(v) if v.rows.len() == 1))
+}
 
 /// The IRIS text of a `BEGIN`/`START TRANSACTION` statement `sql`.
 pub(crate) fn start_transaction(sql: &str) -> String {

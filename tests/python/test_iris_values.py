@@ -158,6 +158,28 @@ class IrisValuesTests:
                          ["2024-01-02 01:04:05.000000", "2024-01-02 01:04:05.000000",
                           "2024-01-02 01:04:05.250000"])
 
+    # -- 7. RETURNING, which IRIS lacks ----------------------------------------
+
+    def test_single_row_insert_returning(self):
+        worker = self.worker()
+        worker.ok("CREATE TABLE r (id IDENTITY, name VARCHAR(10))")
+        result = worker.ok("INSERT INTO r (name) VALUES (?) RETURNING id, name", ("a",), describe=True)
+        self.assertEqual(([c[0] for c in result.columns], result.rows, result.complete),
+                         (["id", "name"], [(1, "a")], (1, False)))
+        self.assertEqual(worker.ok("INSERT INTO r (name) VALUES ('b') RETURNING id").rows, [(2,)])
+        worker.ok("START TRANSACTION")
+        self.assertEqual(worker.ok("INSERT INTO r (name) VALUES ('c') RETURNING id").complete, (1, True))
+        worker.ok("ROLLBACK")
+        self.assertEqual(worker.ok("SELECT name FROM r ORDER BY id").rows, [("a",), ("b",)])
+        tag, (columns, params) = worker.prepare("INSERT INTO r (name) VALUES (?) RETURNING id")
+        self.assertEqual((tag, [c[0] for c in columns], len(params)), (b"T", ["id"], 1))
+
+    def test_returning_not_yet_emulated_is_0a000(self):
+        worker = self.worker()
+        worker.ok("CREATE TABLE r (id IDENTITY, name VARCHAR(10))")
+        self.assertError(worker.query("UPDATE r SET name = 'z' RETURNING id"), "0A000")
+        self.assertError(worker.query("DELETE FROM r RETURNING id"), "0A000")
+
     # -- 6. the wrong iris module ---------------------------------------------
 
     def test_the_wrong_iris_module_is_a_clear_08001(self):
