@@ -158,3 +158,25 @@ fn probe_database(cfg: &crate::config::Config) -> &str {
         &cfg.health.probe_database
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::probe_database;
+    use crate::config::{Config, Overrides};
+    use std::io::Write;
+
+    fn config(toml: &str) -> Config {
+        let mut file = tempfile::NamedTempFile::new().unwrap();
+        file.write_all(toml.as_bytes()).unwrap();
+        Config::load_from(Some(file.path()), &[], &Overrides::default()).unwrap()
+    }
+
+    #[test]
+    fn the_probe_opens_the_namespace_on_iris_unless_told_otherwise() {
+        let iris = "backend = \"iris-native\"\n[iris]\nhost = \"h\"\nnamespace = \"APP\"\n";
+        assert_eq!(probe_database(&config(iris)), "APP");
+        let chosen = format!("{iris}[health]\nprobe_database = \"other\"\n");
+        assert_eq!(probe_database(&config(&chosen)), "other");
+        assert_eq!(probe_database(&config("")), "postgres");
+    }
+}
