@@ -157,6 +157,25 @@ async fn insert_returning(server: &Server) {
     assert_eq!(err.as_db_error().unwrap().code().code(), "0A000");
 }
 
+async fn numeric_keeps_its_scale(server: &Server) {
+    let c = connect(server, "user").await;
+    c.batch_execute("CREATE TABLE money (id INTEGER, amount NUMERIC(10,2))")
+        .await
+        .unwrap();
+    c.batch_execute("INSERT INTO money (id, amount) VALUES (1, 3.1)")
+        .await
+        .unwrap();
+    let messages = c.simple_query("SELECT amount FROM money").await.unwrap();
+    let values: Vec<String> = messages
+        .iter()
+        .filter_map(|m| match m {
+            tokio_postgres::SimpleQueryMessage::Row(r) => Some(r.get(0).unwrap().to_owned()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(values, ["3.10"]);
+}
+
 #[tokio::test]
 async fn iris_embedded_errors_sessions_and_names() {
     let (server, _db) = strict_server("iris-embedded");
@@ -164,6 +183,7 @@ async fn iris_embedded_errors_sessions_and_names() {
     session_functions(&server).await;
     transactions_and_names(&server).await;
     insert_returning(&server).await;
+    numeric_keeps_its_scale(&server).await;
 }
 
 #[tokio::test]
@@ -173,4 +193,5 @@ async fn iris_native_errors_sessions_and_names() {
     session_functions(&server).await;
     transactions_and_names(&server).await;
     insert_returning(&server).await;
+    numeric_keeps_its_scale(&server).await;
 }

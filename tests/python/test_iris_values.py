@@ -145,6 +145,14 @@ class IrisValuesTests:
         self.assertEqual(worker.ok("SELECT id, body FROM doc ORDER BY id").rows,
                          [(1, "long text " * 100), (2, None)])
 
+    def test_numeric_keeps_its_declared_scale(self):
+        worker = self.worker()
+        worker.ok("CREATE TABLE money (id INTEGER, amount NUMERIC(10,2))")
+        worker.ok("INSERT INTO money (id, amount) VALUES (1, 3.1)")
+        worker.ok("INSERT INTO money (id, amount) VALUES (2, NULL)")
+        worker.ok("INSERT INTO money (id, amount) VALUES (3, -0.5)")
+        self.assertEqual(worker.ok("SELECT amount FROM money ORDER BY id").rows, [("3.10",), (None,), ("-0.50",)])
+
     def test_result_names_fold_as_postgresql_folds(self):
         worker = self.worker()
         worker.ok("CREATE TABLE person (Id INTEGER, Name VARCHAR(10))")

@@ -76,6 +76,21 @@ def iris_param(value):
     return value
 
 
+NUMERIC_CODES = frozenset((2, 3))
+
+
+def numeric_text(value, scale):
+    """A NUMERIC(p,s) value with s decimals, as PostgreSQL prints it: IRIS
+    stores it rounded to s places but returns it canonical (``3.1``)."""
+    if value is None or value == "":
+        return None
+    try:
+        number = decimal.Decimal(str(value))
+    except decimal.InvalidOperation:
+        return pg_text(value)
+    return format(number.quantize(decimal.Decimal(1).scaleb(-scale)), "f")
+
+
 def statement_metadata(statement, get, call):
     """``(columns, params, statement_type)`` from a prepared %SQL.Statement.
 

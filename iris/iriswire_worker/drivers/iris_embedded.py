@@ -6,8 +6,8 @@ from ..protocol import WorkerError
 from ..schema_iris import IrisSchemaReader
 from .base import backend_errors
 from .iris_common import (
-    BINARY_CODES, BOOLEAN_CODES, SESSION_ISOLATION, STREAM_CODES, fetch_all, fold_column_name, import_iris,
-    iris_param, pg_text, statement_metadata)
+    BINARY_CODES, BOOLEAN_CODES, NUMERIC_CODES, SESSION_ISOLATION, STREAM_CODES, fetch_all, fold_column_name, import_iris,
+    iris_param, numeric_text, pg_text, statement_metadata)
 
 # %SQL.StatementMetadata.statementType of INSERT, UPDATE, DELETE.
 _DML_STATEMENT_TYPES = frozenset((2, 3, 4))
@@ -20,6 +20,12 @@ def _objectscript_value(value):
     if value == "\x00":
         return ""
     return pg_text(value)
+
+
+def _numeric_reader(scale):
+    def read(value):
+        return numeric_text(_objectscript_value(value), scale)
+    return read
 
 
 def _objectscript_binary(value):
@@ -99,6 +105,7 @@ class IrisEmbeddedDriver:
         self._result = result
         self._converters = tuple(
             (index, self._stream_reader(c[2] == -4) if c[2] in STREAM_CODES
+             else _numeric_reader(c[4]) if c[2] in NUMERIC_CODES and c[4] > 0
              else _objectscript_binary if c[2] in BINARY_CODES
              else _objectscript_boolean if c[2] in BOOLEAN_CODES else _objectscript_value)
             for index, c in enumerate(columns, 1))

@@ -7,7 +7,7 @@ from ..iris_errors import iris_connect_error, iris_exception, iris_status_error
 from ..schema_iris import IrisSchemaReader
 from .base import backend_errors
 from .iris_common import (
-    ODBC_TYPE_NAMES, SESSION_ISOLATION, fetch_all, fold_column_name, import_iris, iris_param, pg_text,
+    NUMERIC_CODES, ODBC_TYPE_NAMES, SESSION_ISOLATION, numeric_text, fetch_all, fold_column_name, import_iris, iris_param, pg_text,
     statement_metadata)
 
 # ODBC codes of the columns whose values need converting to text:
@@ -65,7 +65,9 @@ class IrisNativeDriver:
             for d in description)
         # Only decimal and date/time columns need converting; the rest pass as is.
         self._converters = tuple(
-            index for index, c in enumerate(columns) if c[2] in _CONVERTED_CODES) or None
+            (index, functools.partial(numeric_text, scale=c[4])
+             if c[2] in NUMERIC_CODES and c[4] > 0 else pg_text)
+            for index, c in enumerate(columns) if c[2] in _CONVERTED_CODES) or None
         return columns, self._fetch
 
     def _fetch(self, count):
@@ -76,8 +78,8 @@ class IrisNativeDriver:
         converted = []
         for row in rows:
             values = list(row)
-            for index in self._converters:
-                values[index] = pg_text(values[index])
+            for index, convert in self._converters:
+                values[index] = convert(values[index])
             converted.append(tuple(values))
         return converted
 
