@@ -150,11 +150,21 @@ async fn insert_returning(server: &Server) {
         })
         .collect();
     assert_eq!(tags, ["b", "1"]);
-    let err = c
-        .simple_query("DELETE FROM r RETURNING id")
+    let rows = c
+        .query(
+            "UPDATE r SET name = $1 WHERE name = $2 RETURNING name",
+            &[&"c", &"b"],
+        )
         .await
-        .unwrap_err();
-    assert_eq!(err.as_db_error().unwrap().code().code(), "0A000");
+        .unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].get::<_, &str>(0), "c");
+    let rows = c
+        .query("DELETE FROM r WHERE name = $1 RETURNING name", &[&"a"])
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].get::<_, &str>(0), "a");
 }
 
 async fn numeric_keeps_its_scale(server: &Server) {

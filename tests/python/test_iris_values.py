@@ -189,11 +189,21 @@ class IrisValuesTests:
         tag, (columns, params) = worker.prepare("INSERT INTO r (name) VALUES (?) RETURNING id")
         self.assertEqual((tag, [c[0] for c in columns], len(params)), (b"T", ["id"], 1))
 
+    def test_update_and_delete_returning(self):
+        worker = self.worker()
+        worker.ok("CREATE TABLE r (id IDENTITY, name VARCHAR(10), n INTEGER)")
+        for name, n in (("a", 1), ("b", 2), ("c", 3)):
+            worker.ok("INSERT INTO r (name, n) VALUES (?, ?)", (name, n))
+        result = worker.ok("UPDATE r SET name = ? WHERE n >= ? RETURNING name, n", ("z", 2))
+        self.assertEqual((sorted(result.rows), result.complete), ([("z", 2), ("z", 3)], (2, False)))
+        result = worker.ok("DELETE FROM r WHERE n = ? RETURNING name", (1,))
+        self.assertEqual((result.rows, result.complete), ([("a",)], (1, False)))
+        self.assertEqual(worker.ok("SELECT name, n FROM r ORDER BY n").rows, [("z", 2), ("z", 3)])
+
     def test_returning_not_yet_emulated_is_0a000(self):
         worker = self.worker()
         worker.ok("CREATE TABLE r (id IDENTITY, name VARCHAR(10))")
-        self.assertError(worker.query("UPDATE r SET name = 'z' RETURNING id"), "0A000")
-        self.assertError(worker.query("DELETE FROM r RETURNING id"), "0A000")
+        self.assertError(worker.query("INSERT INTO r (name) SELECT name FROM r RETURNING id"), "0A000")
 
     # -- 6. the wrong iris module ---------------------------------------------
 
