@@ -38,7 +38,11 @@ async fn exercise(server: &Server) {
     let err = c.simple_query("SELECT * FROM missing").await.unwrap_err();
     let db = err.as_db_error().unwrap();
     assert_eq!(db.code().code(), "42P01");
-    assert_eq!(db.detail(), Some("SQLCODE: -30"));
+    assert_eq!(db.message(), "relation \"missing\" does not exist");
+    assert_eq!(
+        db.detail(),
+        Some("IRIS SQLCODE -30: Table 'SQLUSER.MISSING' not found")
+    );
     let err = c
         .simple_query("INSERT INTO people (id, name) VALUES (1, 'dup')")
         .await

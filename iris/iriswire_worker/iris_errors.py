@@ -3,6 +3,7 @@ failed %Status, of the DB-API client and of a refused connection."""
 
 import re
 
+from .iris_error_text import reword
 from .protocol import WorkerError
 
 # SQLCODE -> SQLSTATE. SQLCODE meanings from the IRIS "SQL Error Messages"
@@ -72,8 +73,9 @@ def iris_error(sqlcode, message):
             sqlstate = "22P02"
     if sqlstate is None:
         sqlstate = "42000" if -99 <= sqlcode <= -1 else "XX000"
-    return WorkerError(sqlstate, message or "SQLCODE %d" % sqlcode,
-                       detail="SQLCODE: %d" % sqlcode, backend_code=sqlcode)
+    error = WorkerError(sqlstate, message or "SQLCODE %d" % sqlcode,
+                        detail="SQLCODE: %d" % sqlcode, backend_code=sqlcode)
+    return reword(error, sqlcode, message)
 
 
 def iris_status_error(text):

@@ -7,7 +7,9 @@ import sys
 import traceback
 
 from .cancel import Canceller
+from . import session_functions
 from .catalog import Catalog, is_ddl, session_names
+from .iris_returning import describe_returning, insert_returning, split_returning
 from .drivers import DRIVERS
 from .drivers.base import Driver
 from .protocol import (
@@ -33,8 +35,14 @@ class Worker:
     def _route(self, sql):
         """The driver for `sql` and the text it runs: catalog statements go
         to the in-memory pg_catalog (created on first use, brought up to
-        date with the backend's schema first)."""
-        if Catalog.handles(sql):
+        date with the backend's schema first). On IRIS, PostgreSQL's session
+        functions are answered here too (session_functions.py)."""
+        to_catalog = False
+        if self._driver.name != "sqlite":
+            routed = session_functions.route(sql, self._session or session_names({}, self._driver))
+            if routed is not None:
+                to_catalog, sql = routed
+        if to_catalog or Catalog.handles(sql):
             catalog = self._catalog
             if catalog is None:
                 catalog = self._catalog = Catalog(self._driver.schema_reader(), self._session)
@@ -81,7 +89,12 @@ class Worker:
         flags, sql, params = parse_query(payload)
         send, batch_rows = self._channel.send, self._batch_rows
         driver, sql = self._route(sql)
-        columns, fetch = driver.execute(sql, params, bool(flags & FLAG_DESCRIBE))
+        plan = split_returning(sql) if driver is self._driver and driver.name != "sqlite" else None
+        if plan is not None:  # IRIS has no RETURNING (iris_returning.py)
+            columns, fetch, rowcount = insert_returning(driver, plan, params, bool(flags & FLAG_DESCRIBE))
+        else:
+            columns, fetch = driver.execute(sql, params, bool(flags & FLAG_DESCRIBE))
+            rowcount = None
         parts = []
         if columns is not None:
             parts += frame(b"D", dumps(columns))
@@ -96,11 +109,15 @@ class Worker:
                 rows = fetch(batch_rows)
         # Small results leave as one write: D, B and C together.
         # The session's transaction state is the backend's, even after a catalog read.
-        send(parts + frame(b"C", dumps((driver.rowcount(), self._driver.in_transaction()))))
+        if rowcount is None:
+            rowcount = driver.rowcount()
+        send(parts + frame(b"C", dumps((rowcount, self._driver.in_transaction()))))
 
     def _prepare(self, payload):
         driver, sql = self._route(parse_prepare(payload))
-        self._channel.send(frame(b"T", dumps(driver.prepare(sql))))
+        plan = split_returning(sql) if driver is self._driver and driver.name != "sqlite" else None
+        described = describe_returning(driver, plan) if plan is not None else driver.prepare(sql)
+        self._channel.send(frame(b"T", dumps(described)))
 
 
 def load_config():

@@ -175,6 +175,22 @@ pub fn row_description(cols: &[ResultColumn], binary: &[bool]) -> RowDescription
 }
 
 /// Looks up (and caches) a table's column types, for parameter inference.
+/// A declared type from IRIS's INFORMATION_SCHEMA.COLUMNS: `numeric` with
+/// its NUMERIC_PRECISION and NUMERIC_SCALE becomes `numeric(p,s)`, so the
+/// scale survives (IRIS returns NUMERIC values without trailing zeros).
+fn iris_declared_type(data_type: &str, precision: Value<'_>, scale: Value<'_>) -> String {
+    let number = |v: Value<'_>| match v {
+        Value::Int(n) => Some(n),
+        Value::Str(s) => s.trim().parse().ok(),
+        _ => None,
+    };
+    let lower = data_type.to_ascii_lowercase();
+    match (lower.as_str(), number(precision), number(scale)) {
+        ("numeric" | "decimal", Some(p), Some(s)) if p > 0 => format!("{lower}({p},{s})"),
+        _ => data_type.to_owned(),
+    }
+}
+
 pub async fn table_columns(
     shared: &Shared,
     s: &mut Session,
@@ -208,11 +224,14 @@ pub async fn table_columns(
         // IRIS's own INFORMATION_SCHEMA, quoted: PostgreSQL's information_schema
         // (lower case, unquoted) is the bridge's catalog emulation.
         crate::translate::Dialect::Iris => {
-            "SELECT COLUMN_NAME, DATA_TYPE FROM \"INFORMATION_SCHEMA\".COLUMNS WHERE TABLE_SCHEMA = ? AND LOWER(TABLE_NAME) = LOWER(?)"
+            // DATA_TYPE is the bare name (`numeric`); the scale is in
+            // NUMERIC_SCALE, as on real IRIS (iris-rules.md).
+            "SELECT COLUMN_NAME, DATA_TYPE, NUMERIC_PRECISION, NUMERIC_SCALE FROM \"INFORMATION_SCHEMA\".COLUMNS WHERE TABLE_SCHEMA = ? AND LOWER(TABLE_NAME) = LOWER(?)"
         }
     };
     let schema = &shared.config().iris.schema.clone();
     let dialect = shared.translations.dialect();
+    let iris_columns = dialect == crate::translate::Dialect::Iris && !catalog_table;
     worker
         .start_query(sql, false, |w| {
             if dialect == crate::translate::Dialect::Iris && !catalog_table {
@@ -231,14 +250,20 @@ pub async fn table_columns(
     loop {
         match worker.next_frame().await.map_err(|e| bridge_failure(&e))? {
             Frame::Batch(p) => {
+                let width = if iris_columns { 4 } else { 2 };
                 let mut vals = Vec::new();
-                let n =
-                    marshal::decode_rows(p, 2, &mut vals).map_err(|e| bridge_failure(&e.into()))?;
-                for i in 0..n {
-                    if let (Value::Str(name), Value::Str(decl)) = (vals[2 * i], vals[2 * i + 1]) {
+                let n = marshal::decode_rows(p, width, &mut vals)
+                    .map_err(|e| bridge_failure(&e.into()))?;
+                for row in vals.chunks(width).take(n) {
+                    if let (Value::Str(name), Value::Str(decl)) = (row[0], row[1]) {
+                        let decl = if iris_columns {
+                            iris_declared_type(decl, row[2], row[3])
+                        } else {
+                            decl.to_owned()
+                        };
                         cols.push((
                             name.to_lowercase(),
-                            ColumnType::from_declared(decl).unwrap_or(ColumnType::of(Type::TEXT)),
+                            ColumnType::from_declared(&decl).unwrap_or(ColumnType::of(Type::TEXT)),
                         ));
                     }
                 }

@@ -90,7 +90,7 @@ impl Health {
         let mut worker = self
             .shared
             .pools
-            .acquire(&cfg.health.probe_database, "iriswire-health")
+            .acquire(probe_database(&cfg), "iriswire-health")
             .await
             .map_err(|e| fail(e.to_string()))?;
         worker
@@ -143,5 +143,40 @@ impl Health {
             "connections_by_state": by_state,
             "pools": pools,
         })
+    }
+}
+
+/// The database the readiness probe opens. On IRIS a database is a
+/// namespace: the default `postgres` would ask for a POSTGRES namespace,
+/// which usually does not exist, so the configured `iris.namespace` is
+/// probed unless `health.probe_database` was set to something else.
+fn probe_database(cfg: &crate::config::Config) -> &str {
+    let iris = cfg.backend != crate::config::BackendKind::Sqlite;
+    if iris && cfg.health.probe_database == "postgres" {
+        &cfg.iris.namespace
+    } else {
+        &cfg.health.probe_database
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::probe_database;
+    use crate::config::{Config, Overrides};
+    use std::io::Write;
+
+    fn config(toml: &str) -> Config {
+        let mut file = tempfile::NamedTempFile::new().unwrap();
+        file.write_all(toml.as_bytes()).unwrap();
+        Config::load_from(Some(file.path()), &[], &Overrides::default()).unwrap()
+    }
+
+    #[test]
+    fn the_probe_opens_the_namespace_on_iris_unless_told_otherwise() {
+        let iris = "backend = \"iris-native\"\n[iris]\nhost = \"h\"\nnamespace = \"APP\"\n";
+        assert_eq!(probe_database(&config(iris)), "APP");
+        let chosen = format!("{iris}[health]\nprobe_database = \"other\"\n");
+        assert_eq!(probe_database(&config(&chosen)), "other");
+        assert_eq!(probe_database(&config("")), "postgres");
     }
 }

@@ -61,7 +61,7 @@ pub(crate) fn rewrite_statement(stmt: &mut Statement) -> Result<bool, TranslateE
                 "INSERT ... ON CONFLICT on IRIS (IRIS has no conflict clause; use INSERT OR UPDATE semantics in the application)".into(),
             ));
         }
-        if ins.returning.is_some() {
+        if ins.returning.is_some() && !super::iris_emulation::returning_emulated(ins) {
             return Err(TranslateError::Unsupported(
                 "RETURNING on IRIS (query the row after the INSERT)".into(),
             ));

@@ -54,6 +54,7 @@ mod classify;
 mod column_types;
 mod exprs;
 mod iris;
+mod iris_emulation;
 mod iris_reserved;
 mod iris_semantics;
 mod rewrite;
@@ -249,10 +250,12 @@ pub fn translate(sql: &str, dialect: Dialect) -> Result<Translation, TranslateEr
         }
     }
     // Transaction control: SQLite knows only the bare forms; IRIS spells
-    // the start START TRANSACTION. Isolation options are accepted, not applied.
+    // the start START TRANSACTION, with IRIS's nearest isolation level.
     match (&t.kind, dialect) {
         (StatementKind::Begin, Dialect::Sqlite) => text = "BEGIN".into(),
-        (StatementKind::Begin, Dialect::Iris) => text = "START TRANSACTION".into(),
+        (StatementKind::Begin, Dialect::Iris) => {
+            text = iris_emulation::start_transaction(sql).into()
+        }
         (StatementKind::Commit, _) => text = "COMMIT".into(),
         (StatementKind::Rollback, _) => text = "ROLLBACK".into(),
         _ => {}

@@ -254,8 +254,7 @@ def start_standin_server(backend, tmp):
     host, port, http_port = "127.0.0.1", free_port(), free_port()
     env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "tests", "iris_standin"),
                IRIS_STANDIN_DB=os.path.join(tmp, "iris.db"), IRISWIRE_BRIDGE_PYTHON="python3",
-               # Lenient until the translations the strict stand-in demands land.
-               IRIS_STANDIN_STRICT="0",
+               IRIS_STANDIN_STRICT="1",
                IRISHOSTNAME="127.0.0.1", IRISUSERNAME="_SYSTEM", IRISPASSWORD="SYS",
                IRISWIRE_LOG_LEVEL="warn")
     log_path = os.path.join(tmp, "iriswire.log")

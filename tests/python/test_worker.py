@@ -583,12 +583,13 @@ class ScannerAndMappingTest(unittest.TestCase):
 
     def test_iris_status_and_dbapi_texts(self):
         status = iris_errors.iris_status_error("ERROR #5540: SQLCODE: -30 Message: Table 'SQLUSER.X' not found")
-        self.assertEqual((status.sqlstate, status.message, status.detail), ("42P01", "Table 'SQLUSER.X' not found", "SQLCODE: -30"))
+        self.assertEqual((status.sqlstate, status.message, status.detail), ("42P01", 'relation "x" does not exist', "IRIS SQLCODE -30: Table 'SQLUSER.X' not found"))
         text = ("<SQL ERROR>; Details: [SQLCODE: <-119>:<UNIQUE or PRIMARY KEY Constraint failed uniqueness check>]\r\n"
                 "[Location: <ServerLoop - Query Execute>]\r\n[%msg: <Table 'SQLUSER.T', Constraint 'T_PKEY1' failed unique check>]")
         error = iris_errors.iris_exception(RuntimeError(text))
         self.assertEqual((error.sqlstate, error.message, error.backend_code),
-                         ("23505", "Table 'SQLUSER.T', Constraint 'T_PKEY1' failed unique check", -119))
+                         ("23505", 'duplicate key value violates unique constraint "t_pkey1"', -119))
+        self.assertEqual((error.table, error.constraint), ("t", "t_pkey1"))
         self.assertEqual(iris_errors.iris_exception(RuntimeError("<UNDEFINED> x")).sqlstate, "XX000")
 
     def test_transaction_tracking_and_text_forms(self):
@@ -649,11 +650,13 @@ class IrisDriverTests:
     def test_sqlcode_errors(self):
         worker = self.iris_worker()
         missing = worker.query("SELECT * FROM nope").error
-        self.assertEqual(missing[:6], ("42P01", "Table 'SQLUSER.NOPE' not found", "SQLCODE: -30", None, -30, False))
+        self.assertEqual(missing[:6], ("42P01", 'relation "nope" does not exist',
+                                      "IRIS SQLCODE -30: Table 'SQLUSER.NOPE' not found", None, -30, False))
         worker.ok("CREATE TABLE t (id INTEGER PRIMARY KEY, name VARCHAR(5) NOT NULL)")
         worker.ok("INSERT INTO t VALUES (1, 'a')")
         duplicate = worker.query("INSERT INTO t VALUES (1, 'b')").error
-        self.assertEqual((duplicate[0], duplicate[2], duplicate[4]), ("23505", "SQLCODE: -119", -119))
+        self.assertEqual((duplicate[0], duplicate[4]), ("23505", -119))
+        self.assertTrue(duplicate[2].startswith("IRIS SQLCODE -119: "), duplicate)
         self.assertError(worker.query("INSERT INTO t VALUES (2, NULL)"), "23502")
         self.assertError(worker.query("SELECT nope FROM t"), "42703")
         self.assertError(worker.query("SELEC 1"), "42601")
@@ -678,7 +681,7 @@ class IrisDriverTests:
         self.assertEqual(worker.prepare("INSERT INTO t VALUES (?, ?)"), (b"T", ((), (("varchar", 12),) * 2)))
         self.assertEqual(worker.ok("SELECT count(*) FROM t").rows, [(0,)])
         tag, error = worker.prepare("SELECT * FROM nope")
-        self.assertEqual((tag, error[0], error[2]), (b"E", "42P01", "SQLCODE: -30"))
+        self.assertEqual((tag, error[0], error[1]), (b"E", "42P01", 'relation "nope" does not exist'))
 
     def test_unknown_namespace(self):
         worker = self.start(dict(self.config, namespace="NOWHERE"), env=standin_env(self.database), expect_ready=False)

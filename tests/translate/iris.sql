@@ -37,7 +37,10 @@ in:     SELECT * FROM public.items
 out:    SELECT * FROM SQLUser.items
 in:     INSERT INTO t (id) VALUES (1) ON CONFLICT DO NOTHING
 error:  0A000 ON CONFLICT
+-- A single-row INSERT ... RETURNING passes; the worker emulates RETURNING.
 in:     INSERT INTO t (id) VALUES (1) RETURNING id
+out:    INSERT INTO t (id) VALUES (1) RETURNING id
+in:     INSERT INTO t (id) VALUES (1), (2) RETURNING id
 error:  0A000 RETURNING
 
 -- pgvector's operators, functions and literals.

@@ -1,7 +1,9 @@
 """What both IRIS drivers share: ODBC type codes, %SQL.Statement metadata,
 PostgreSQL's text form of Python values, importing the ``iris`` module."""
 
+import datetime
 import decimal
+import re
 
 from ..protocol import WorkerError
 
@@ -34,6 +36,61 @@ def pg_text(value):
     return value
 
 
+# Stream columns (LONGVARCHAR, LONGVARBINARY): embedded SQL returns their OID.
+STREAM_CODES = frozenset((-1, -4, -10))
+_PLAIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+
+
+def fold_column_name(name, sql):
+    """A result column's name as PostgreSQL names it: IRIS reports the name
+    as the table defines it (``Name``), PostgreSQL folds an unquoted
+    identifier to lower case. A name the statement quotes exactly (``"Name"``)
+    keeps its case, as it would on PostgreSQL."""
+    if name.islower() or not _PLAIN_NAME.match(name) or '"%s"' % name in sql:
+        return name
+    return name.lower()
+
+
+# A timestamp with an offset as PostgreSQL's text form sends it
+# (``2024-01-02 03:04:05.5+02``, ``...Z``, ``...+05:30``).
+_TIMESTAMPTZ = re.compile(
+    r"(\d{4}-\d\d-\d\d)[ T](\d\d:\d\d:\d\d)(\.\d{1,6})?\s*(Z|[+-]\d\d(?::?\d\d)?)\Z")
+
+
+def iris_param(value):
+    """A parameter as IRIS takes it: a timestamp with a time zone becomes
+    UTC in IRIS's ODBC format (``YYYY-MM-DD HH:MM:SS.ffffff``), IRIS's
+    TIMESTAMP having no zone (PostgreSQL stores timestamptz as UTC too)."""
+    if isinstance(value, str) and len(value) <= 40:
+        match = _TIMESTAMPTZ.match(value)
+        if match:
+            date, time, fraction, zone = match.groups()
+            moment = datetime.datetime.fromisoformat(
+                "%s %s%s" % (date, time, (fraction or "").ljust(7, "0") if fraction else ""))
+            if zone != "Z":
+                sign = -1 if zone[0] == "-" else 1
+                digits = zone[1:].replace(":", "")
+                offset = datetime.timedelta(hours=int(digits[:2]), minutes=int(digits[2:4] or 0))
+                moment -= sign * offset
+            return moment.strftime("%Y-%m-%d %H:%M:%S.%f")
+    return value
+
+
+NUMERIC_CODES = frozenset((2, 3))
+
+
+def numeric_text(value, scale):
+    """A NUMERIC(p,s) value with s decimals, as PostgreSQL prints it: IRIS
+    stores it rounded to s places but returns it canonical (``3.1``)."""
+    if value is None or value == "":
+        return None
+    try:
+        number = decimal.Decimal(str(value))
+    except decimal.InvalidOperation:
+        return pg_text(value)
+    return format(number.quantize(decimal.Decimal(1).scaleb(-scale)), "f")
+
+
 def statement_metadata(statement, get, call):
     """``(columns, params, statement_type)`` from a prepared %SQL.Statement.
 
@@ -63,12 +120,31 @@ def _nullable(value):
     return 2 if value in ("", None) else int(value)
 
 
-def import_iris(what):
-    """The ``iris`` module (embedded Python or the DB-API client), or 08001 naming `what`."""
+# IRIS's default isolation is READ UNCOMMITTED (IsolationMode 0); PostgreSQL's
+# is READ COMMITTED, which IRIS has too. Run once per connection: IRIS keeps
+# the level for the process (DOC(RSQL_settransaction)).
+SESSION_ISOLATION = "SET TRANSACTION ISOLATION LEVEL READ COMMITTED"
+
+
+def import_iris(what, needs):
+    """The ``iris`` module (embedded Python or the DB-API client), or 08001 naming `what`.
+
+    The InterSystems DB-API/Native SDK and IRIS embedded Python both install a
+    module named ``iris``; `needs` are attributes the wanted one has (the SDK:
+    ``connect``, ``createIRIS``; embedded Python: ``cls``), so finding the other
+    one is a clear 08001 instead of an AttributeError later.
+    """
     try:
         import iris
     except ImportError as exc:
         raise WorkerError("08001", "cannot import %s: %s" % (what, exc))
+    missing = [name for name in needs if not hasattr(iris, name)]
+    if missing:
+        raise WorkerError(
+            "08001", "the iris module found is not %s" % what,
+            detail="%s has no %s" % (getattr(iris, "__file__", None) or "iris", ", ".join(missing)),
+            hint="the DB-API SDK (intersystems-irispython) and IRIS embedded Python share the "
+                 "module name iris; check PYTHONPATH and the Python that runs the worker")
     return iris
 
 

@@ -6,7 +6,8 @@ from ..protocol import WorkerError
 from ..schema_iris import IrisSchemaReader
 from .base import backend_errors
 from .iris_common import (
-    BINARY_CODES, BOOLEAN_CODES, fetch_all, import_iris, pg_text, statement_metadata)
+    BINARY_CODES, BOOLEAN_CODES, NUMERIC_CODES, SESSION_ISOLATION, STREAM_CODES, fetch_all, fold_column_name, import_iris,
+    iris_param, numeric_text, pg_text, statement_metadata)
 
 # %SQL.StatementMetadata.statementType of INSERT, UPDATE, DELETE.
 _DML_STATEMENT_TYPES = frozenset((2, 3, 4))
@@ -19,6 +20,12 @@ def _objectscript_value(value):
     if value == "\x00":
         return ""
     return pg_text(value)
+
+
+def _numeric_reader(scale):
+    def read(value):
+        return numeric_text(_objectscript_value(value), scale)
+    return read
 
 
 def _objectscript_binary(value):
@@ -39,7 +46,7 @@ def _objectscript_param(value):
         return "\x00"
     if isinstance(value, bool):
         return int(value)
-    return value
+    return iris_param(value)
 
 
 def _embedded_get(obj, name):
@@ -57,7 +64,8 @@ class IrisEmbeddedDriver:
     cancel = None  # a running ObjectScript statement cannot be interrupted from Python
 
     def __init__(self, config):
-        iris = import_iris("the iris module of IRIS embedded Python; start the worker with irispython")
+        iris = import_iris("the iris module of IRIS embedded Python; start the worker with irispython",
+                           ("cls", "tlevel"))
         self._iris = iris
         namespace = config.get("namespace")
         if namespace:
@@ -67,6 +75,8 @@ class IrisEmbeddedDriver:
         self._status = iris.cls("%SYSTEM.Status")
         self._statement = iris.cls("%SQL.Statement")
         self.server_version = str(iris.cls("%SYSTEM.Version").GetNumber())
+        with backend_errors(iris_exception):
+            self._prepare(SESSION_ISOLATION)._Execute()
         self._result = None
         self._converters = ()
         self._rowcount = -1
@@ -94,10 +104,32 @@ class IrisEmbeddedDriver:
             return None, None
         self._result = result
         self._converters = tuple(
-            (index, _objectscript_binary if c[2] in BINARY_CODES
+            (index, self._stream_reader(c[2] == -4) if c[2] in STREAM_CODES
+             else _numeric_reader(c[4]) if c[2] in NUMERIC_CODES and c[4] > 0
+             else _objectscript_binary if c[2] in BINARY_CODES
              else _objectscript_boolean if c[2] in BOOLEAN_CODES else _objectscript_value)
             for index, c in enumerate(columns, 1))
+        columns = tuple((fold_column_name(c[0], sql),) + tuple(c[1:]) for c in columns)
         return columns, self._fetch
+
+    def _stream_reader(self, binary):
+        """A converter for a stream column: embedded SQL gives the stream's
+        OID, whose content %Stream.Object.%Open(oid) + Read() return
+        (DOC(GSQL_blobs); InterSystems' DB-API reads embedded streams so)."""
+        streams = self._iris.cls("%Stream.Object")
+
+        def read(oid):
+            if oid in ("", None):
+                return None
+            stream = streams._Open(oid)
+            if stream is None:
+                return None
+            chunks = []
+            while not stream.AtEnd:
+                chunks.append(stream.Read(1 << 20))
+            text = "".join(chunks)
+            return text.encode("latin-1") if binary else text
+        return read
 
     def _fetch(self, count):
         result, converters, rows = self._result, self._converters, []
@@ -120,7 +152,7 @@ class IrisEmbeddedDriver:
     def prepare(self, sql):
         with backend_errors(iris_exception):
             columns, params, _ = statement_metadata(self._prepare(sql), _embedded_get, _embedded_call)
-        return columns, params
+        return tuple((fold_column_name(c[0], sql),) + tuple(c[1:]) for c in columns), params
 
     # Every process-private global of this process (^||name), listed through
     # the ^$||GLOBAL structured system variable (IRIS documentation,

@@ -5,9 +5,10 @@ import functools
 
 from ..iris_errors import iris_connect_error, iris_exception, iris_status_error
 from ..schema_iris import IrisSchemaReader
-from ..sql_text import transaction_after
 from .base import backend_errors
-from .iris_common import ODBC_TYPE_NAMES, fetch_all, import_iris, pg_text, statement_metadata
+from .iris_common import (
+    NUMERIC_CODES, ODBC_TYPE_NAMES, SESSION_ISOLATION, numeric_text, fetch_all, fold_column_name, import_iris, iris_param, pg_text,
+    statement_metadata)
 
 # ODBC codes of the columns whose values need converting to text:
 # decimal, date, time, timestamp.
@@ -30,7 +31,7 @@ class IrisNativeDriver:
 
     def __init__(self, config):
         self._config = config
-        iris = import_iris("the intersystems-irispython package")
+        iris = import_iris("the intersystems-irispython package", ("connect", "createIRIS"))
         namespace = config.get("namespace", "USER")
         with backend_errors(functools.partial(iris_connect_error, namespace=namespace)):
             # autoCommit: each statement commits unless the client opened a
@@ -42,29 +43,31 @@ class IrisNativeDriver:
             self._native = iris.createIRIS(self._conn)
             self.server_version = str(self._native.classMethodValue("%SYSTEM.Version", "GetNumber"))
         self._cursor = self._conn.cursor()
+        with backend_errors(iris_exception):
+            self._cursor.execute(SESSION_ISOLATION)
         self._converters = None
         self._rowcount = -1
-        self._in_transaction = False
 
     def execute(self, sql, params, describe):
         cursor = self._cursor
         with backend_errors(iris_exception):
             if params:
-                cursor.execute(sql, params)
+                cursor.execute(sql, [iris_param(p) for p in params])
             else:
                 cursor.execute(sql)
             description = cursor.description
             self._rowcount = -1 if description else cursor.rowcount
-        self._in_transaction = transaction_after(sql, self._in_transaction)
         if not description:
             return None, None
         columns = tuple(
-            (str(d[0]), ODBC_TYPE_NAMES.get(d[1] or 0, ""), int(d[1] or 0), int(d[4] or 0),
+            (fold_column_name(str(d[0]), sql), ODBC_TYPE_NAMES.get(d[1] or 0, ""), int(d[1] or 0), int(d[4] or 0),
              int(d[5] or 0), 2 if d[6] is None else int(bool(d[6])))
             for d in description)
         # Only decimal and date/time columns need converting; the rest pass as is.
         self._converters = tuple(
-            index for index, c in enumerate(columns) if c[2] in _CONVERTED_CODES) or None
+            (index, functools.partial(numeric_text, scale=c[4])
+             if c[2] in NUMERIC_CODES and c[4] > 0 else pg_text)
+            for index, c in enumerate(columns) if c[2] in _CONVERTED_CODES) or None
         return columns, self._fetch
 
     def _fetch(self, count):
@@ -75,8 +78,8 @@ class IrisNativeDriver:
         converted = []
         for row in rows:
             values = list(row)
-            for index in self._converters:
-                values[index] = pg_text(values[index])
+            for index, convert in self._converters:
+                values[index] = convert(values[index])
             converted.append(tuple(values))
         return converted
 
@@ -84,7 +87,11 @@ class IrisNativeDriver:
         return self._rowcount
 
     def in_transaction(self):
-        return self._in_transaction
+        # $TLEVEL of the server process behind the connection (the Native
+        # SDK's getTLevel()): right whatever opened or ended the transaction
+        # (SAVEPOINT, a failed COMMIT, ObjectScript), unlike reading the SQL.
+        with backend_errors(iris_exception):
+            return self._native.getTLevel() > 0
 
     def prepare(self, sql):
         # The DB-API cannot describe without executing; a %SQL.Statement made
@@ -96,7 +103,7 @@ class IrisNativeDriver:
             if native.classMethodValue("%SYSTEM.Status", "IsError", status):
                 raise iris_status_error(str(native.classMethodValue("%SYSTEM.Status", "GetErrorText", status)))
             columns, params, _ = statement_metadata(statement, _native_get, _native_call)
-        return columns, params
+        return tuple((fold_column_name(c[0], sql),) + tuple(c[1:]) for c in columns), params
 
     def reset(self):
         # Process-private globals (and the rows of global temporary tables)
@@ -110,7 +117,7 @@ class IrisNativeDriver:
 
     def close(self):
         try:
-            if self._in_transaction:
+            if self.in_transaction():
                 self._cursor.execute("ROLLBACK")
         finally:
             self._conn.close()

@@ -191,10 +191,22 @@ class _StreamClass:
         return None if content is None else _StreamObject(content)
 
 
+class _SqlUtilClass:
+    """%SYSTEM.SQL.Util.GetOption: only IsolationMode (0 READ UNCOMMITTED, 1 READ
+    COMMITTED, 3 READ VERIFIED; %SYSTEM.SQL.Util class reference; caretdev/
+    sqlalchemy-iris get_isolation_level reads it so)."""
+
+    @staticmethod
+    def GetOption(name):
+        if name != "IsolationMode":
+            raise NotImplementedError("stand-in: %SYSTEM.SQL.Util.GetOption(%r)" % name)
+        return _engine.session.isolation
+
+
 CLASSES = {
     "%SQL.Statement": _StatementClass, "%SYSTEM.Status": _StatusClass,
     "%SYS.Namespace": _NamespaceClass, "%SYSTEM.Version": _VersionClass,
-    "%Stream.Object": _StreamClass,
+    "%Stream.Object": _StreamClass, "%SYSTEM.SQL.Util": _SqlUtilClass,
 }
 
 

@@ -168,7 +168,7 @@ class Prepared:
 
 def _lenient_sql(sql):
     # IRIS spells BEGIN as START TRANSACTION; sqlite3 knows only BEGIN.
-    if re.match(r"\s*START\s+TRANSACTION\s*\Z", sql, re.I):
+    if re.match(r"\s*START\s+TRANSACTION(\s+ISOLATION\s+LEVEL\s+READ\s+\w+)?\s*\Z", sql, re.I):
         return "BEGIN"
     return information_schema.substitute(sql, strict=False)
 
@@ -176,6 +176,8 @@ def _lenient_sql(sql):
 def prepare(sql):
     """Prepared for ``sql``, or IrisSqlError as IRIS's %Prepare would fail."""
     if not _settings.STRICT:
+        if re.match(r"\s*SET\s+TRANSACTION\b", sql, re.I):  # IRIS's, which SQLite lacks
+            return Prepared(sql, None, action=lambda: None)
         sqlite_sql = _lenient_sql(sql)
         words = re.findall(r"[A-Za-z]+", sqlite_sql)
         try:

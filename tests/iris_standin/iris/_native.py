@@ -110,6 +110,13 @@ class _NativeIRIS:
     def classMethodObject(self, class_name, method, *args):
         return _NativeObject(self.classMethodValue(class_name, method, *args))
 
+    def getTLevel(self):
+        """$TLEVEL of the connection's server process. Native SDK for Python,
+        class iris.IRIS: "getTLevel() ... equivalent to fetching the value of
+        the $TLEVEL special variable" (DOC(BPYNAT_refapi))."""
+        from . import tlevel
+        return tlevel()
+
 
 def createIRIS(connection):
     return _NativeIRIS()

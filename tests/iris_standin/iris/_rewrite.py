@@ -22,12 +22,14 @@ _FROM_END = frozenset(("WHERE", "GROUP", "HAVING", "ORDER", "UNION", "INTERSECT"
 # IRIS's INFORMATION_SCHEMA.COLUMNS, over SQLite's catalog: DATA_TYPE is the bare
 # type name ("numeric", "varchar"); lengths, precision and scale are columns of their
 # own, as iris-pgwire reads them on real IRIS (src/iris_pgwire/iris_executor.py).
+# A primary key column reports IS_NULLABLE 'NO': IRIS makes primary key fields
+# required (IRIS SQL reference, CREATE TABLE, "Defining a Primary Key").
 INFORMATION_SCHEMA_COLUMNS = (
     "(SELECT 'SQLUser' AS TABLE_SCHEMA, m.name AS TABLE_NAME, p.name AS COLUMN_NAME, "
     "iris_data_type(p.type) AS DATA_TYPE, iris_type_argument(p.type, 'length') AS CHARACTER_MAXIMUM_LENGTH, "
     "iris_type_argument(p.type, 'precision') AS NUMERIC_PRECISION, "
     "iris_type_argument(p.type, 'scale') AS NUMERIC_SCALE, "
-    "CASE WHEN p.\"notnull\" = 1 THEN 'NO' ELSE 'YES' END AS IS_NULLABLE, p.dflt_value AS COLUMN_DEFAULT, "
+    "CASE WHEN p.\"notnull\" = 1 OR p.pk > 0 THEN 'NO' ELSE 'YES' END AS IS_NULLABLE, p.dflt_value AS COLUMN_DEFAULT, "
     "p.cid + 1 AS ORDINAL_POSITION "
     "FROM sqlite_master m, pragma_table_info(m.name) p "
     "WHERE m.type = 'table' AND m.name NOT LIKE '\\_standin\\_%' ESCAPE '\\' AND m.name NOT LIKE 'sqlite\\_%' ESCAPE '\\')")
