@@ -94,6 +94,8 @@ impl PoolRegistry {
             },
             BackendKind::IrisEmbedded => DriverConfig::IrisEmbedded {
                 namespace: database.to_ascii_uppercase(),
+                username: c.iris.username.clone(),
+                password: c.iris.password.clone(),
             },
             BackendKind::IrisNative => DriverConfig::IrisNative {
                 host: c.iris.host.clone(),
