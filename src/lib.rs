@@ -17,4 +17,5 @@ pub(crate) mod pool;
 pub mod server;
 pub mod state;
 pub(crate) mod telemetry;
+pub(crate) mod tls;
 pub mod translate;

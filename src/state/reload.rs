@@ -11,10 +11,13 @@ use crate::state::{ConfigSource, Shared};
 pub struct Reloaded {
     /// Keys that changed but need a restart; their old values stay in force.
     pub needs_restart: Vec<&'static str>,
+    /// Why new TLS certificate files were not taken (the old pair stays).
+    pub tls_error: Option<String>,
 }
 
 /// Re-reads the file and environment, validates the whole result, then
-/// swaps it in at once. An invalid configuration changes nothing.
+/// swaps it in at once. An invalid configuration changes nothing. TLS
+/// certificates are reloaded when their files changed.
 pub fn reload(shared: &Shared, source: &ConfigSource) -> Result<Reloaded, ConfigError> {
     let metrics = crate::telemetry::Metrics::install();
     let mut new = match Config::load(source.file.as_deref(), &source.overrides) {
@@ -33,6 +36,10 @@ pub fn reload(shared: &Shared, source: &ConfigSource) -> Result<Reloaded, Config
         tracing::error!(error = %e, "configuration reload failed; nothing changed");
         return Err(ConfigError::Rule(e));
     }
+    let tls_error = match shared.tls.reload(&new.tls) {
+        crate::tls::TlsReload::Failed(e) => Some(e.to_string()),
+        _ => None,
+    };
     shared.config.store(Arc::new(new));
     shared.pools.apply_config();
     metrics.config_reloads_success.increment(1);
@@ -44,5 +51,8 @@ pub fn reload(shared: &Shared, source: &ConfigSource) -> Result<Reloaded, Config
             "configuration reloaded; these settings changed but only take effect after a restart"
         );
     }
-    Ok(Reloaded { needs_restart })
+    Ok(Reloaded {
+        needs_restart,
+        tls_error,
+    })
 }
