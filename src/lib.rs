@@ -7,6 +7,7 @@
 //! [`pgtypes`] (type mapping and wire encoding) to the client.
 
 pub(crate) mod admin;
+pub(crate) mod audit;
 pub mod bridge;
 pub mod config;
 pub mod frontend;

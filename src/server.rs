@@ -95,6 +95,10 @@ pub async fn run(config: Config, source: ConfigSource) -> Result<(), String> {
         );
     }
     let tls = crate::tls::ServerTls::load(&config.tls).map_err(|e| format!("TLS: {e}"))?;
+    if let Some(path) = &config.log.audit_file {
+        crate::audit::open(Some(path))
+            .map_err(|e| format!("log.audit_file {}: {e}", path.display()))?;
+    }
     let shared =
         shared_state(config.clone(), source, tls).map_err(|e| format!("data directory: {e}"))?;
     let listener = TcpListener::bind(config.listen)
@@ -130,11 +134,15 @@ pub async fn run(config: Config, source: ConfigSource) -> Result<(), String> {
             let _ = phase.wait_for(|p| *p != Phase::Running).await;
         },
     ));
-    tokio::select! {
-        _ = sigterm.recv() => tracing::info!("SIGTERM: draining"),
-        _ = sigint.recv() => tracing::info!("SIGINT: draining"),
-        _ = shared.lifecycle.shutdown_requested() => tracing::info!("SHUTDOWN requested: draining"),
-    }
+    let why = tokio::select! {
+        _ = sigterm.recv() => "SIGTERM",
+        _ = sigint.recv() => "SIGINT",
+        _ = shared.lifecycle.shutdown_requested() => "SHUTDOWN requested",
+    };
+    tracing::info!("{why}: draining");
+    let mut audit = crate::audit::Audit::new(crate::audit::AuditEvent::Drain);
+    audit.reason = Some(why);
+    audit.record();
     // Readiness is red from here on; the accept loop ends and its listener
     // is closed, so new connections are refused by the kernel.
     shared.set_phase(Phase::Draining);

@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use crate::audit::{Audit, AuditEvent};
 use crate::config::{Config, ConfigError};
 use crate::state::{ConfigSource, Shared};
 
@@ -17,8 +18,25 @@ pub struct Reloaded {
 
 /// Re-reads the file and environment, validates the whole result, then
 /// swaps it in at once. An invalid configuration changes nothing. TLS
-/// certificates are reloaded when their files changed.
+/// certificates are reloaded when their files changed, and the audit file
+/// is reopened. Either way the attempt is audited.
 pub fn reload(shared: &Shared, source: &ConfigSource) -> Result<Reloaded, ConfigError> {
+    let result = apply(shared, source);
+    let mut audit = Audit::new(AuditEvent::Reload);
+    let reason = match &result {
+        Ok(r) => r
+            .tls_error
+            .as_ref()
+            .map(|e| format!("TLS certificate not reloaded: {e}")),
+        Err(e) => Some(e.to_string()),
+    };
+    audit.outcome = Some(if result.is_ok() { "ok" } else { "error" });
+    audit.reason = reason.as_deref();
+    audit.record();
+    result
+}
+
+fn apply(shared: &Shared, source: &ConfigSource) -> Result<Reloaded, ConfigError> {
     let metrics = crate::telemetry::Metrics::install();
     let mut new = match Config::load(source.file.as_deref(), &source.overrides) {
         Ok(c) => c,
@@ -36,6 +54,7 @@ pub fn reload(shared: &Shared, source: &ConfigSource) -> Result<Reloaded, Config
         tracing::error!(error = %e, "configuration reload failed; nothing changed");
         return Err(ConfigError::Rule(e));
     }
+    crate::audit::reopen(new.log.audit_file.as_deref());
     let tls_error = match shared.tls.reload(&new.tls) {
         crate::tls::TlsReload::Failed(e) => Some(e.to_string()),
         _ => None,
