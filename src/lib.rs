@@ -7,6 +7,7 @@
 //! [`pgtypes`] (type mapping and wire encoding) to the client.
 
 pub(crate) mod admin;
+pub(crate) mod audit;
 pub mod bridge;
 pub mod config;
 pub mod frontend;
@@ -17,4 +18,5 @@ pub(crate) mod pool;
 pub mod server;
 pub mod state;
 pub(crate) mod telemetry;
+pub(crate) mod tls;
 pub mod translate;

@@ -27,7 +27,11 @@ pub fn worker_script(config: &Config) -> std::io::Result<PathBuf> {
     )
 }
 
-pub fn shared_state(config: Arc<Config>, source: ConfigSource) -> std::io::Result<Arc<Shared>> {
+pub fn shared_state(
+    config: Arc<Config>,
+    source: ConfigSource,
+    tls: crate::tls::ServerTls,
+) -> std::io::Result<Arc<Shared>> {
     std::fs::create_dir_all(&config.data_dir)?;
     let script = worker_script(&config)?;
     let dialect = if config.backend.is_iris() {
@@ -50,6 +54,7 @@ pub fn shared_state(config: Arc<Config>, source: ConfigSource) -> std::io::Resul
         clients: Arc::new(Clients::new()),
         lifecycle: Lifecycle::default(),
         config_source: source,
+        tls,
         config: swap,
     }))
 }
@@ -89,12 +94,13 @@ pub async fn run(config: Config, source: ConfigSource) -> Result<(), String> {
             "no IRIS configured: serving the embedded SQLite default"
         );
     }
+    let tls = crate::tls::ServerTls::load(&config.tls).map_err(|e| format!("TLS: {e}"))?;
+    if let Some(path) = &config.log.audit_file {
+        crate::audit::open(Some(path))
+            .map_err(|e| format!("log.audit_file {}: {e}", path.display()))?;
+    }
     let shared =
-        shared_state(config.clone(), source).map_err(|e| format!("data directory: {e}"))?;
-    let tls = match (&config.tls.cert_file, &config.tls.key_file) {
-        (Some(c), Some(k)) => Some(crate::frontend::tls_acceptor(c, k)?),
-        _ => None,
-    };
+        shared_state(config.clone(), source, tls).map_err(|e| format!("data directory: {e}"))?;
     let listener = TcpListener::bind(config.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
@@ -124,16 +130,19 @@ pub async fn run(config: Config, source: ConfigSource) -> Result<(), String> {
     let serving = tokio::spawn(crate::frontend::serve(
         listener,
         shared.clone(),
-        tls,
         async move {
             let _ = phase.wait_for(|p| *p != Phase::Running).await;
         },
     ));
-    tokio::select! {
-        _ = sigterm.recv() => tracing::info!("SIGTERM: draining"),
-        _ = sigint.recv() => tracing::info!("SIGINT: draining"),
-        _ = shared.lifecycle.shutdown_requested() => tracing::info!("SHUTDOWN requested: draining"),
-    }
+    let why = tokio::select! {
+        _ = sigterm.recv() => "SIGTERM",
+        _ = sigint.recv() => "SIGINT",
+        _ = shared.lifecycle.shutdown_requested() => "SHUTDOWN requested",
+    };
+    tracing::info!("{why}: draining");
+    let mut audit = crate::audit::Audit::new(crate::audit::AuditEvent::Drain);
+    audit.reason = Some(why);
+    audit.record();
     // Readiness is red from here on; the accept loop ends and its listener
     // is closed, so new connections are refused by the kernel.
     shared.set_phase(Phase::Draining);

@@ -98,6 +98,11 @@ impl CancelOutcome {
     }
 }
 
+/// How the FATAL 28000 a plaintext login gets under `tls.mode = require`
+/// begins (PostgreSQL's words for a pg_hba.conf of `hostssl` lines only):
+/// such a refusal is counted as `tls`, not as a failed authentication.
+pub const PLAINTEXT_REFUSED: &str = "no pg_hba.conf entry for host";
+
 /// Why a connection was refused before it could run a statement.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Rejection {
@@ -363,12 +368,11 @@ impl Metrics {
         self.rejected[why as usize].increment(1);
     }
 
-    /// A login that ended in a FATAL error.
+    /// A login that ended in a FATAL error. A failed authentication
+    /// (SQLSTATE class 28) also counts in `iriswire_auth_failures_total`.
     pub fn login_refused(&self, e: &pgwire::error::PgWireError) {
         let why = rejection_of(e);
-        if let pgwire::error::PgWireError::UserError(info) = e
-            && info.code.starts_with("28")
-        {
+        if why == Rejection::Auth && e.code().starts_with("28") {
             self.auth_failures.increment(1);
         }
         self.rejected(why);
@@ -415,13 +419,16 @@ impl Metrics {
 
 /// The rejection reason of a login that ended in a FATAL error.
 fn rejection_of(e: &pgwire::error::PgWireError) -> Rejection {
+    use pgwire::error::PgWireError;
     match e {
-        pgwire::error::PgWireError::UserError(info) => match info.code.as_str() {
+        PgWireError::UserError(info) => match info.code.as_str() {
             "53300" => Rejection::Limit,
             "57P01" | "57P03" => Rejection::Shutdown,
-            c if c.starts_with("28") || c == "3D000" => Rejection::Auth,
+            "28000" if info.message.starts_with(PLAINTEXT_REFUSED) => Rejection::Tls,
+            c if c.starts_with("28") || c == "3D000" || c == "42501" => Rejection::Auth,
             _ => Rejection::Protocol,
         },
+        PgWireError::InvalidPassword(_) => Rejection::Auth,
         _ => Rejection::Protocol,
     }
 }

@@ -5,7 +5,8 @@ The Rust front end starts this package (``python3 <this directory>``, or
 as specified in ``docs/bridge-protocol.md``. Standard library only;
 Python >= 3.9.
 
-Drivers, chosen by the ``driver`` key of ``IRISWIRE_WORKER_CONFIG``:
+Drivers, chosen by the ``driver`` key of the start-up configuration (the
+``S`` frame):
 
 * ``sqlite``: stdlib sqlite3, with PostgreSQL semantics emulated by the
   ``pg_*`` SQL functions the Rust translator rewrites to;

@@ -1,5 +1,5 @@
-"""The request loop: start-up (configuration, driver, ``R`` frame), then one
-request at a time until ``X`` or end of input."""
+"""The request loop: start-up (the ``S`` frame's configuration, the driver,
+the ``R`` frame), then one request at a time until ``X`` or end of input."""
 
 import json
 import os
@@ -120,17 +120,25 @@ class Worker:
         self._channel.send(frame(b"T", dumps(described)))
 
 
-def load_config():
-    """IRISWIRE_WORKER_CONFIG, checked: a JSON object naming a known driver."""
-    text = os.environ.get("IRISWIRE_WORKER_CONFIG")
-    if not text:
-        raise WorkerError("F0000", "IRISWIRE_WORKER_CONFIG is not set")
+def load_config(channel):
+    """The start-up frame ``S``, checked: a JSON object naming a known driver.
+
+    The configuration (the IRIS password included) comes down the request
+    pipe, never through the environment, where /proc/<pid>/environ would
+    show it and child processes would inherit it.
+    """
+    request = channel.read_frame()
+    if request is None:
+        raise WorkerError("F0000", "no start-up frame: the request pipe closed")
+    tag, payload = request
+    if tag != b"S":
+        raise WorkerError("F0000", "expected the start-up frame S, got %r" % tag)
     try:
-        config = json.loads(text)
+        config = json.loads(payload.decode("utf-8"))
     except ValueError as exc:
-        raise WorkerError("F0000", "IRISWIRE_WORKER_CONFIG is not valid JSON: %s" % exc)
+        raise WorkerError("F0000", "the start-up frame is not valid JSON: %s" % exc)
     if not isinstance(config, dict):
-        raise WorkerError("F0000", "IRISWIRE_WORKER_CONFIG must be a JSON object")
+        raise WorkerError("F0000", "the start-up configuration must be a JSON object")
     if config.get("driver") not in DRIVERS:
         raise WorkerError("F0000", "unknown driver %r; expected one of %s" % (
             config.get("driver"), ", ".join(sorted(DRIVERS))))
@@ -138,6 +146,19 @@ def load_config():
     if not isinstance(batch_rows, int) or batch_rows < 1:
         raise WorkerError("F0000", "batch_rows must be a positive integer")
     return config
+
+
+def _embedded_credentials(config):
+    """irispython's ``import iris`` logs in with IRISUSERNAME and IRISPASSWORD
+    from the environment: set them, from the start-up frame, in this
+    process's own environment just before the driver imports ``iris``. That
+    changes neither /proc/<pid>/environ nor what the server passed down."""
+    if config.get("driver") != "iris-embedded":
+        return
+    for key, variable in (("username", "IRISUSERNAME"), ("password", "IRISPASSWORD")):
+        value = config.get(key)
+        if isinstance(value, str):
+            os.environ[variable] = value
 
 
 def _private_stdio():
@@ -162,7 +183,8 @@ def main():
     canceller.install()
     channel = _private_stdio()
     try:
-        config = load_config()
+        config = load_config(channel)
+        _embedded_credentials(config)
         driver = DRIVERS[config["driver"]](config)
     except Exception as exc:
         if isinstance(exc, WorkerError):

@@ -23,6 +23,9 @@ impl Command for Reload {
                     .needs_restart
                     .iter()
                     .map(|k| format!("{k} changed; the new value takes effect after a restart"))
+                    .chain(r.tls_error.iter().map(|e| {
+                        format!("TLS certificate not reloaded, the previous one stays: {e}")
+                    }))
                     .collect(),
             }),
             Err(e) => Err(AdminError::new(

@@ -5,26 +5,38 @@
 use std::fmt::Debug;
 
 use futures::{Sink, SinkExt};
-use pgwire::api::Type;
+use pgwire::api::{ClientInfo, METADATA_USER, Type};
 use pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
 use pgwire::messages::PgWireBackendMessage;
 use pgwire::messages::data::DataRow;
 use pgwire::messages::response::{CommandComplete, NoticeResponse};
 
+use crate::audit::{Audit, AuditEvent};
 use crate::frontend::columns::{ResultColumn, row_description};
 use crate::frontend::errors::{WARNING, value_error};
 use crate::state::Shared;
 use crate::translate::lexer::split_statements;
 
-/// A simple Query on the admin console: one command per statement.
+/// A simple Query on the admin console: one command per statement, each
+/// audited with the user who ran it.
 pub(crate) async fn respond<C>(shared: &Shared, client: &mut C, query: &str) -> PgWireResult<()>
 where
-    C: Sink<PgWireBackendMessage> + Unpin + Send,
+    C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send,
     C::Error: Debug,
     PgWireError: From<C::Error>,
 {
+    let user = client.metadata().get(METADATA_USER).cloned();
+    let peer = client.socket_addr();
     for sql in split_statements(query) {
-        match super::run(shared, sql).await {
+        let result = super::run(shared, sql).await;
+        let mut audit = Audit::new(AuditEvent::AdminCommand);
+        audit.user = user.as_deref();
+        audit.peer = Some(peer);
+        audit.command = Some(sql.trim());
+        audit.outcome = Some(if result.is_ok() { "ok" } else { "error" });
+        audit.reason = result.as_ref().err().map(|e| e.message.as_str());
+        audit.record();
+        match result {
             Ok(super::Reply::Table(table)) => {
                 let cols: Vec<ResultColumn> = table
                     .columns

@@ -1,5 +1,5 @@
 //! Frame tags and payload shapes of bridge protocol version 1, and the
-//! start-up configuration a worker reads from `IRISWIRE_WORKER_CONFIG`.
+//! start-up configuration a worker reads from its first frame (`S`).
 
 use std::path::PathBuf;
 
@@ -12,6 +12,8 @@ pub const PROTOCOL_VERSION: i64 = 1;
 pub const MAX_FRAME: usize = 1 << 30;
 
 pub mod tag {
+    /// The first frame a worker reads: its configuration as JSON.
+    pub const STARTUP: u8 = b'S';
     pub const READY: u8 = b'R';
     pub const QUERY: u8 = b'Q';
     pub const PREPARE: u8 = b'P';
@@ -213,12 +215,13 @@ pub struct ReadyInfo {
     pub pid: i64,
 }
 
-/// What a worker is told at start-up, as the JSON object in its
-/// `IRISWIRE_WORKER_CONFIG` environment variable (keys in
-/// `docs/bridge-protocol.md`, read by `load_config` in the worker's
-/// `request_loop.py`). The worker ignores keys it does not know.
+/// What a worker is told at start-up, as the JSON object of its first
+/// frame, `S`, on its request pipe (keys in `docs/bridge-protocol.md`,
+/// read by `load_config` in the worker's `request_loop.py`). The worker
+/// ignores keys it does not know.
 ///
-/// Not `Debug`: it carries the IRIS password.
+/// Not `Debug`: it carries the IRIS password, which is why it travels down
+/// a pipe and never through the worker's environment.
 #[derive(Clone, PartialEq, Serialize)]
 pub struct WorkerConfig {
     /// `driver` and the driver's own keys, at the top level of the object.
@@ -242,7 +245,15 @@ pub enum DriverConfig {
         iriswire_version: String,
     },
     /// `"iris-embedded"`: the IRIS instance the worker runs in (irispython).
-    IrisEmbedded { namespace: String },
+    /// `irispython` logs in with `IRISUSERNAME`/`IRISPASSWORD`, which the
+    /// worker sets in its own environment from these (left out when unset).
+    IrisEmbedded {
+        namespace: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        username: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        password: Option<String>,
+    },
     /// `"iris-native"`: an IRIS instance over the network. `None` is sent
     /// as JSON `null`, which the worker reads as given, not as its default.
     IrisNative {
@@ -255,7 +266,7 @@ pub enum DriverConfig {
 }
 
 impl WorkerConfig {
-    /// The JSON text for `IRISWIRE_WORKER_CONFIG`.
+    /// The JSON text of the `S` frame.
     ///
     /// # Panics
     /// If the SQLite path is not UTF-8, which JSON cannot carry.
@@ -271,6 +282,23 @@ mod tests {
 
     fn value(config: &WorkerConfig) -> serde_json::Value {
         serde_json::from_str(&config.to_json()).expect("valid JSON")
+    }
+
+    #[test]
+    fn embedded_credentials_travel_only_when_set() {
+        let embedded = WorkerConfig {
+            driver: DriverConfig::IrisEmbedded {
+                namespace: "USER".into(),
+                username: Some("_SYSTEM".into()),
+                password: Some("SYS".into()),
+            },
+            batch_rows: 100,
+        };
+        assert_eq!(
+            value(&embedded),
+            json!({"driver": "iris-embedded", "namespace": "USER", "username": "_SYSTEM",
+                   "password": "SYS", "batch_rows": 100})
+        );
     }
 
     /// The objects the worker has always read (once built with `json!`).
@@ -295,6 +323,8 @@ mod tests {
         let embedded = WorkerConfig {
             driver: DriverConfig::IrisEmbedded {
                 namespace: "USER".into(),
+                username: None,
+                password: None,
             },
             batch_rows: 100,
         };

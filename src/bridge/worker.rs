@@ -11,8 +11,18 @@ use super::BridgeError;
 use super::marshal::Writer;
 use super::protocol::{self, BackendError, Prepared, ReadyInfo, tag};
 
+/// Variables of the server's environment a worker must not inherit: the
+/// IRIS password reaches a worker only in its start-up frame, never in its
+/// environment (readable in `/proc/<pid>/environ`, inherited by anything
+/// it runs).
+const SECRET_VARIABLES: &[&str] = &[
+    "IRISPASSWORD",
+    "IRISWIRE_IRIS_PASSWORD",
+    "IRISWIRE_WORKER_CONFIG",
+];
+
 /// How to start a worker: the interpreter, the script and the driver config
-/// handed to it as JSON.
+/// handed to it as JSON in its start-up frame.
 #[derive(Debug, Clone)]
 pub struct WorkerSpec {
     pub python: String,
@@ -97,8 +107,10 @@ pub fn take_killed(pid: u32) -> bool {
 impl Worker {
     pub async fn spawn(spec: &WorkerSpec) -> Result<Worker, BridgeError> {
         let mut cmd = Command::new(&spec.python);
+        for var in SECRET_VARIABLES {
+            cmd.env_remove(var);
+        }
         cmd.arg(&spec.script)
-            .env("IRISWIRE_WORKER_CONFIG", &spec.config_json)
             .envs(spec.extra_env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -138,9 +150,22 @@ impl Worker {
             pid: 0,
         };
         worker.pid = worker.child.id().unwrap_or(0);
-        let ready = tokio::time::timeout(spec.start_timeout, worker.read_raw())
-            .await
-            .map_err(|_| BridgeError::Timeout(spec.start_timeout))??;
+        let mut startup = Vec::with_capacity(5 + spec.config_json.len());
+        startup.push(tag::STARTUP);
+        startup.extend_from_slice(&(spec.config_json.len() as u32).to_be_bytes());
+        startup.extend_from_slice(spec.config_json.as_bytes());
+        let ready = tokio::time::timeout(spec.start_timeout, async {
+            let sent = worker.stdin.write_all(&startup).await;
+            // A worker that died before reading says why in its E frame, if
+            // it got that far; the failed write only matters otherwise.
+            match (sent, worker.read_raw().await) {
+                (_, Ok(t)) => Ok(t),
+                (Err(e), Err(_)) => Err(BridgeError::from(e)),
+                (Ok(()), Err(e)) => Err(e),
+            }
+        })
+        .await
+        .map_err(|_| BridgeError::Timeout(spec.start_timeout))??;
         match ready {
             tag::READY => {
                 worker.info = protocol::parse_ready(&worker.frame)?;

@@ -40,8 +40,9 @@ pub use error::{ConfigError, Source};
 pub use layers::Overrides;
 pub use restart::RESTART_KEYS;
 pub use sections::{
-    BridgeConfig, HealthConfig, IrisConfig, LogConfig, LogFormat, MetricsConfig, PoolConfig,
-    PoolMode, ServerConfig, SqliteConfig, TlsConfig, TranslationConfig, VECTOR_ELEMENT_TYPES,
+    AuthConfig, BridgeConfig, HealthConfig, IrisConfig, LogConfig, LogFormat, MetricsConfig,
+    PoolConfig, PoolMode, ServerConfig, SqliteConfig, TlsConfig, TlsMode, TlsVersion,
+    TranslationConfig, VECTOR_ELEMENT_TYPES,
 };
 pub use users::User;
 
@@ -108,6 +109,7 @@ const TABLES: &[(&str, &[(&str, &str)])] = &[
     (PoolConfig::TABLE, PoolConfig::DEFAULTS),
     (ServerConfig::TABLE, ServerConfig::DEFAULTS),
     (TlsConfig::TABLE, TlsConfig::DEFAULTS),
+    (AuthConfig::TABLE, AuthConfig::DEFAULTS),
     (LogConfig::TABLE, LogConfig::DEFAULTS),
     (TranslationConfig::TABLE, TranslationConfig::DEFAULTS),
     (HealthConfig::TABLE, HealthConfig::DEFAULTS),
@@ -131,6 +133,7 @@ pub struct Config {
     pub pool: PoolConfig,
     pub server: ServerConfig,
     pub tls: TlsConfig,
+    pub auth: AuthConfig,
     pub log: LogConfig,
     pub translation: TranslationConfig,
     pub health: HealthConfig,
@@ -193,6 +196,7 @@ impl Config {
             pool,
             server: ServerConfig::parse(&layers.table(ServerConfig::TABLE))?,
             tls,
+            auth: AuthConfig::parse(&layers.table(AuthConfig::TABLE))?,
             log,
             translation: TranslationConfig::parse(&layers.table(TranslationConfig::TABLE))?,
             health: HealthConfig::parse(&layers.table(HealthConfig::TABLE))?,
@@ -391,6 +395,45 @@ mod tests {
         assert_eq!(new.pool.max_size, 4);
         assert_eq!(new.bridge.retry_max, std::time::Duration::from_millis(900));
         assert!(old.restart_needed(&new).is_empty());
+    }
+
+    #[test]
+    fn tls_mode_require_needs_a_certificate() {
+        let c = Config::load_from(None, &[], &Overrides::default()).unwrap();
+        assert_eq!(c.tls.mode, TlsMode::Allow);
+        assert_eq!(c.tls.min_version, TlsVersion::V1_2);
+        let e = env(&[("IRISWIRE_TLS_MODE", "require")]);
+        let err = Config::load_from(None, &e, &Overrides::default()).unwrap_err();
+        assert!(err.to_string().contains("tls.mode"), "{err}");
+        let e = env(&[
+            ("IRISWIRE_TLS_MODE", "require"),
+            ("IRISWIRE_TLS_CERT_FILE", "/c.pem"),
+            ("IRISWIRE_TLS_KEY_FILE", "/k.pem"),
+            ("IRISWIRE_TLS_MIN_VERSION", "1.3"),
+        ]);
+        let c = Config::load_from(None, &e, &Overrides::default()).unwrap();
+        assert_eq!(c.tls.mode, TlsMode::Require);
+        assert_eq!(c.tls.min_version, TlsVersion::V1_3);
+        let e = env(&[("IRISWIRE_TLS_MIN_VERSION", "1.1")]);
+        let err = Config::load_from(None, &e, &Overrides::default()).unwrap_err();
+        assert!(err.to_string().contains("expected 1.2 or 1.3"), "{err}");
+    }
+
+    #[test]
+    fn auth_section_parses_and_checks_its_delays() {
+        let c = Config::load_from(None, &[], &Overrides::default()).unwrap();
+        assert_eq!(c.auth.failure_delay, std::time::Duration::from_millis(100));
+        assert_eq!(c.auth.failure_delay_max, std::time::Duration::from_secs(5));
+        assert_eq!(c.auth.failure_cooldown, std::time::Duration::from_secs(60));
+        let e = env(&[("IRISWIRE_AUTH_FAILURE_DELAY_MS", "9000")]);
+        let err = Config::load_from(None, &e, &Overrides::default()).unwrap_err();
+        assert!(
+            err.to_string().contains("auth.failure_delay_max_ms"),
+            "{err}"
+        );
+        let e = env(&[("IRISWIRE_AUTH_FAILURE_DELAY_MS", "0")]);
+        let c = Config::load_from(None, &e, &Overrides::default()).unwrap();
+        assert!(c.auth.failure_delay.is_zero());
     }
 
     #[test]

@@ -21,8 +21,6 @@ pub const RESTART_KEYS: &[&str] = &[
     "bridge.worker_script",
     "bridge.batch_rows",
     "pool.mode",
-    "tls.cert_file",
-    "tls.key_file",
     "log.format",
     "translation.cache_size",
     "translation.cache_bytes",
@@ -53,7 +51,6 @@ impl Config {
         self.bridge.worker_script = old.bridge.worker_script.clone();
         self.bridge.batch_rows = old.bridge.batch_rows;
         self.pool.mode = old.pool.mode;
-        self.tls = old.tls.clone();
         self.log.format = old.log.format;
         self.translation = old.translation.clone();
         self.metrics = old.metrics.clone();

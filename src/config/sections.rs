@@ -262,17 +262,52 @@ impl ServerConfig {
     }
 }
 
+/// `tls.mode`: whether clients may, must or cannot use TLS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TlsMode {
+    /// No TLS, even with a certificate: SSLRequest is answered `N`.
+    Disable,
+    /// TLS when a certificate is configured, plaintext too (the default).
+    Allow,
+    /// TLS only: a plaintext start-up is refused with FATAL 28000, as a
+    /// `hostssl`-only pg_hba.conf does. Needs a certificate.
+    Require,
+}
+
+impl TlsMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TlsMode::Disable => "disable",
+            TlsMode::Allow => "allow",
+            TlsMode::Require => "require",
+        }
+    }
+}
+
+/// `tls.min_version`: the oldest TLS version offered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum TlsVersion {
+    V1_2,
+    V1_3,
+}
+
 /// `[tls]`: both files or neither; without them clients get no TLS.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TlsConfig {
     pub cert_file: Option<PathBuf>,
     pub key_file: Option<PathBuf>,
+    pub mode: TlsMode,
+    pub min_version: TlsVersion,
 }
 
 impl TlsConfig {
     pub(super) const TABLE: &'static str = "tls";
-    pub(super) const DEFAULTS: &'static [(&'static str, &'static str)] =
-        &[("cert_file", ""), ("key_file", "")];
+    pub(super) const DEFAULTS: &'static [(&'static str, &'static str)] = &[
+        ("cert_file", ""),
+        ("key_file", ""),
+        ("mode", "allow"),
+        ("min_version", "1.2"),
+    ];
 
     pub(super) fn parse(t: &Table<'_>) -> Result<Self, ConfigError> {
         let cert_file = t.opt_str("cert_file").map(PathBuf::from);
@@ -282,9 +317,81 @@ impl TlsConfig {
                 "tls.cert_file and tls.key_file must be set together".into(),
             ));
         }
+        let mode = match t.trimmed("mode") {
+            "disable" => TlsMode::Disable,
+            "allow" => TlsMode::Allow,
+            "require" => TlsMode::Require,
+            _ => return Err(t.invalid("mode", "expected disable, allow or require")),
+        };
+        if mode == TlsMode::Require && cert_file.is_none() {
+            return Err(t.invalid(
+                "mode",
+                "require needs a certificate: set tls.cert_file and tls.key_file",
+            ));
+        }
+        let min_version = match t.trimmed("min_version") {
+            "1.2" => TlsVersion::V1_2,
+            "1.3" => TlsVersion::V1_3,
+            _ => return Err(t.invalid("min_version", "expected 1.2 or 1.3")),
+        };
         Ok(TlsConfig {
             cert_file,
             key_file,
+            mode,
+            min_version,
+        })
+    }
+
+    /// The certificate and key to serve, unless TLS is disabled or has none.
+    pub fn files(&self) -> Option<(&std::path::Path, &std::path::Path)> {
+        match (&self.cert_file, &self.key_file, self.mode) {
+            (_, _, TlsMode::Disable) => None,
+            (Some(c), Some(k), _) => Some((c, k)),
+            _ => None,
+        }
+    }
+}
+
+/// `[auth]`: how failed logins are slowed down.
+#[derive(Debug, Clone)]
+pub struct AuthConfig {
+    /// The delay before answering a source address's first failed login;
+    /// it doubles with each further failure. Zero: no delay at all.
+    pub failure_delay: Duration,
+    /// The most a failure's answer is delayed.
+    pub failure_delay_max: Duration,
+    /// An address with no failure for this long starts again from
+    /// `failure_delay`.
+    pub failure_cooldown: Duration,
+    /// Source addresses remembered at once (the table's memory bound).
+    pub max_tracked_addresses: usize,
+}
+
+impl AuthConfig {
+    pub(super) const TABLE: &'static str = "auth";
+    pub(super) const DEFAULTS: &'static [(&'static str, &'static str)] = &[
+        ("failure_delay_ms", "100"),
+        ("failure_delay_max_ms", "5000"),
+        ("failure_cooldown_s", "60"),
+        ("max_tracked_addresses", "10000"),
+    ];
+
+    pub(super) fn parse(t: &Table<'_>) -> Result<Self, ConfigError> {
+        let failure_delay = t.opt_millis("failure_delay_ms")?;
+        let failure_delay_max = t.opt_millis("failure_delay_max_ms")?;
+        if failure_delay > failure_delay_max {
+            return Err(t.invalid(
+                "failure_delay_ms",
+                "must not exceed auth.failure_delay_max_ms",
+            ));
+        }
+        Ok(AuthConfig {
+            failure_delay,
+            failure_delay_max,
+            failure_cooldown: Duration::from_secs(
+                t.positive("failure_cooldown_s", "a number of seconds")?,
+            ),
+            max_tracked_addresses: t.positive("max_tracked_addresses", "a number")?,
         })
     }
 }
@@ -305,6 +412,9 @@ pub struct LogConfig {
     pub slow_query: Duration,
     /// Logged statement text is cut to this many characters.
     pub statement_max_len: usize,
+    /// The audit log's own file (one JSON object per line), besides the
+    /// `audit=true` lines of the server's log; reopened on reload.
+    pub audit_file: Option<PathBuf>,
 }
 
 impl LogConfig {
@@ -314,6 +424,7 @@ impl LogConfig {
         ("level", "info"),
         ("slow_query_ms", "1000"),
         ("statement_max_len", "200"),
+        ("audit_file", ""),
     ];
 
     pub(super) fn parse(t: &Table<'_>) -> Result<Self, ConfigError> {
@@ -336,6 +447,7 @@ impl LogConfig {
                 t.parse("slow_query_ms", "a number of milliseconds")?,
             ),
             statement_max_len: t.parse("statement_max_len", "a number of characters")?,
+            audit_file: t.opt_str("audit_file").map(PathBuf::from),
         })
     }
 }

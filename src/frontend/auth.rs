@@ -1,9 +1,18 @@
 //! Start-up: authentication (SCRAM-SHA-256, MD5, trust on loopback) and
 //! the ParameterStatus values drivers rely on.
+//!
+//! A failed login is answered as PostgreSQL answers it, whatever went
+//! wrong: a user who does not exist gets a SCRAM exchange against a mock
+//! verifier ([`mock_scram`](super::mock_scram)) and then the same 28P01
+//! `password authentication failed for user "x"` as a wrong password. The
+//! answer comes only after its source address's back-off delay
+//! ([`failed_logins`](super::failed_logins)). Logins, failures and logouts
+//! are audited ([`crate::audit`]).
 
 use std::collections::HashMap;
 use std::fmt::Debug;
 use std::sync::Arc;
+use std::time::Instant;
 
 use async_trait::async_trait;
 use base64::Engine;
@@ -21,33 +30,39 @@ use pgwire::api::{ClientInfo, METADATA_APPLICATION_NAME, METADATA_DATABASE, META
 use pgwire::error::{PgWireError, PgWireResult};
 use pgwire::messages::{PgWireBackendMessage, PgWireFrontendMessage};
 
-use crate::config::{Config, User};
+use crate::audit::{Audit, AuditEvent};
+use crate::config::{Config, TlsMode, User};
 use crate::frontend::errors::fatal;
 use crate::frontend::errors::{
     CANNOT_CONNECT_NOW, INSUFFICIENT_PRIVILEGE, INVALID_AUTHORIZATION_SPECIFICATION,
     INVALID_CATALOG_NAME, INVALID_PASSWORD, TOO_MANY_CONNECTIONS,
 };
+use crate::frontend::failed_logins::FailedLogins;
+use crate::frontend::mock_scram::MockVerifiers;
 use crate::frontend::session::{SERVER_VERSION, Session, SessionSlot};
 use crate::state::Phase;
 use crate::state::Shared;
 use crate::state::clients::{Client, Identity};
+use crate::telemetry::PLAINTEXT_REFUSED;
 
-/// Looks up configured users' stored secrets.
+/// Looks up configured users' stored secrets; a name that is not
+/// configured gets a mock SCRAM verifier.
 #[derive(Debug)]
 pub struct UserSource {
     users: HashMap<String, User>,
+    mock: Arc<MockVerifiers>,
 }
 
 impl UserSource {
-    pub fn new(users: &[User]) -> Self {
+    pub(crate) fn new(users: &[User], mock: Arc<MockVerifiers>) -> Self {
         UserSource {
             users: users.iter().map(|u| (u.name.clone(), u.clone())).collect(),
+            mock,
         }
     }
 
-    fn user(&self, login: &LoginInfo<'_>) -> PgWireResult<&User> {
-        let name = login.user().unwrap_or_default();
-        self.users.get(name).ok_or_else(|| auth_failed(name))
+    fn known(&self, name: &str) -> Option<&User> {
+        self.users.get(name)
     }
 }
 
@@ -100,11 +115,11 @@ pub fn scram_verifier(password: &str, iterations: u32) -> String {
 impl AuthSource for UserSource {
     /// MD5: `md5(md5(password || user) || salt)` from the stored `md5...` hash.
     async fn get_password(&self, login: &LoginInfo) -> PgWireResult<Password> {
-        let user = self.user(login)?;
-        let stored = user
-            .secret
-            .strip_prefix("md5")
-            .ok_or_else(|| auth_failed(&user.name))?;
+        let name = login.user().unwrap_or_default();
+        let stored = self
+            .known(name)
+            .and_then(|u| u.secret.strip_prefix("md5"))
+            .ok_or_else(|| auth_failed(name))?;
         let salt: [u8; 4] = rand::random();
         let mut input = stored.as_bytes().to_vec();
         input.extend_from_slice(&salt);
@@ -112,9 +127,14 @@ impl AuthSource for UserSource {
         Ok(Password::new(Some(salt.to_vec()), hashed.into_bytes()))
     }
 
+    /// The user's verifier, or for a name not configured the mock one: the
+    /// exchange then fails at the proof, as a wrong password does.
     async fn get_scram_secret(&self, login: &LoginInfo) -> PgWireResult<(ScramSecret, Option<()>)> {
-        let user = self.user(login)?;
-        let secret = parse_scram_verifier(&user.secret).ok_or_else(|| auth_failed(&user.name))?;
+        let name = login.user().unwrap_or_default();
+        let secret = self
+            .known(name)
+            .and_then(|u| parse_scram_verifier(&u.secret))
+            .unwrap_or_else(|| self.mock.verifier(name));
         Ok((secret, None))
     }
 }
@@ -163,16 +183,28 @@ pub struct ClientHandle(pub Arc<Client>);
 /// The virtual database of the admin console.
 pub const ADMIN_DATABASE: &str = "iriswire";
 
+/// How the connection is authenticating, kept for the audit line of its login.
+struct LoginMethod(&'static str);
+
+/// Marks a login as a user name that is not configured (for the audit
+/// log only: the client is told nothing different).
+struct UnknownUser;
+
 pub struct Startup {
     pub shared: Arc<Shared>,
     driver: AuthDriver<Arc<Parameters>>,
+    failed_logins: FailedLogins,
+    mock: Arc<MockVerifiers>,
 }
 
 impl Startup {
     pub fn new(shared: Arc<Shared>) -> Self {
+        let mock = Arc::new(MockVerifiers::load_or_create(&shared.config().data_dir));
         Startup {
             shared,
             driver: AuthDriver::new(Arc::new(Parameters)),
+            failed_logins: FailedLogins::default(),
+            mock,
         }
     }
 
@@ -261,12 +293,20 @@ struct ConnectionLog {
 
 impl Drop for ConnectionLog {
     fn drop(&mut self) {
+        let duration_ms = self.opened.elapsed().as_millis() as u64;
         tracing::info!(
             peer = %self.peer, user = %self.user, database = %self.database,
             application_name = %self.application_name,
-            duration_ms = self.opened.elapsed().as_millis() as u64,
+            duration_ms,
             "connection closed"
         );
+        let mut audit = Audit::new(AuditEvent::Logout);
+        audit.user = Some(&self.user);
+        audit.peer = Some(self.peer);
+        audit.database = Some(&self.database);
+        audit.application_name = Some(&self.application_name);
+        audit.duration_ms = Some(duration_ms);
+        audit.record();
     }
 }
 
@@ -294,7 +334,24 @@ impl StartupHandler for Startup {
         C::Error: Debug,
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
-        let config = self.shared.config();
+        let result = self.step(client, message).await;
+        if let Err(e) = &result {
+            audit_refusal(client, e);
+        }
+        result
+    }
+}
+
+impl Startup {
+    /// One start-up or password message.
+    async fn step<C>(&self, client: &mut C, message: PgWireFrontendMessage) -> PgWireResult<()>
+    where
+        C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        // Owned, not a guard: the login may wait on the pool and the back-off.
+        let config = self.shared.config.load_full();
         let outcome = match message {
             PgWireFrontendMessage::Startup(ref startup) => {
                 protocol_negotiation(client, startup).await?;
@@ -312,16 +369,17 @@ impl StartupHandler for Startup {
                         "the database system is shutting down",
                     ));
                 }
-                if database == ADMIN_DATABASE {
-                    if !config.is_admin(&user) {
-                        return Err(fatal(
-                            INSUFFICIENT_PRIVILEGE,
-                            format!(
-                                "permission denied for the iriswire admin console: \"{user}\" is not in server.admin_users and has no admin = true"
-                            ),
-                        ));
-                    }
-                } else if self.shared.pools.pool(&database, &user).is_err() {
+                if config.tls.mode == TlsMode::Require && !client.is_secure() {
+                    // As a pg_hba.conf of hostssl lines alone answers.
+                    return Err(fatal(
+                        INVALID_AUTHORIZATION_SPECIFICATION,
+                        format!(
+                            "{PLAINTEXT_REFUSED} \"{}\", user \"{user}\", database \"{database}\", no encryption",
+                            client.socket_addr().ip()
+                        ),
+                    ));
+                }
+                if database != ADMIN_DATABASE && self.shared.pools.pool(&database, &user).is_err() {
                     return Err(fatal(
                         INVALID_CATALOG_NAME,
                         format!("database \"{database}\" does not exist"),
@@ -335,33 +393,35 @@ impl StartupHandler for Startup {
                             "trust authentication is only allowed for loopback connections",
                         ));
                     }
+                    client.session_extensions().insert(LoginMethod("trust"));
                     AuthOutcome::Authenticated {
                         identity: None,
                         final_message: None,
                     }
                 } else {
-                    // The users of the configuration in force now: a reload
-                    // applies to the next login.
-                    let users = Arc::new(UserSource::new(&config.users));
-                    let login = LoginInfo::from_client_info(client);
-                    let user = users.user(&login)?;
-                    let mechanism = if user.secret.starts_with("SCRAM-SHA-256$") {
-                        let scram = ScramAuth::new(users.clone());
-                        SaslMechanisms::new(vec![Arc::new(scram)]).create()
-                    } else {
-                        Md5PasswordAuth::new(users.clone()).create()
-                    };
-                    self.driver.begin_authentication(client, mechanism).await?
+                    self.begin_password(client, &config, &user).await?
                 }
             }
             PgWireFrontendMessage::PasswordMessageFamily(m) => {
-                self.driver.advance_authentication(client, m).await?
+                match self.driver.advance_authentication(client, m).await {
+                    Ok(outcome) => outcome,
+                    Err(e) => return Err(self.password_failed(client, &config, e).await),
+                }
             }
             _ => return Ok(()),
         };
         if let AuthOutcome::Authenticated { final_message, .. } = outcome {
+            let (user, database) = user_and_database(client);
+            // Only now, so the answer cannot tell admins from other names.
+            if database == ADMIN_DATABASE && !config.is_admin(&user) {
+                return Err(fatal(
+                    INSUFFICIENT_PRIVILEGE,
+                    format!(
+                        "permission denied for the iriswire admin console: \"{user}\" is not in server.admin_users and has no admin = true"
+                    ),
+                ));
+            }
             self.admit(client, &config)?;
-            let (_, database) = user_and_database(client);
             if database != ADMIN_DATABASE {
                 self.check_database(client).await?;
             }
@@ -373,9 +433,107 @@ impl StartupHandler for Startup {
                 let (pid, key) = client.pid_and_secret_key();
                 entry.0.set_key(pid, key.to_bytes().to_vec());
             }
+            let method = client.session_extensions().get::<LoginMethod>();
+            let app = client.metadata().get(METADATA_APPLICATION_NAME).cloned();
+            let mut audit = Audit::new(AuditEvent::Login);
+            audit.user = Some(&user);
+            audit.peer = Some(client.socket_addr());
+            audit.database = Some(&database);
+            audit.application_name = app.as_deref();
+            audit.method = method.map(|m| m.0);
+            audit.record();
         }
         Ok(())
     }
+
+    /// Starts the password exchange: MD5 for a user stored with an MD5
+    /// hash, SCRAM-SHA-256 for everyone else, including names that are not
+    /// configured (against a mock verifier).
+    async fn begin_password<C>(
+        &self,
+        client: &mut C,
+        config: &Config,
+        user: &str,
+    ) -> PgWireResult<AuthOutcome<()>>
+    where
+        C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        // The users of the configuration in force now: a reload applies to
+        // the next login.
+        let users = Arc::new(UserSource::new(&config.users, self.mock.clone()));
+        let known = users.known(user);
+        if known.is_none() {
+            client.session_extensions().insert(UnknownUser);
+        }
+        let (mechanism, method) = match known {
+            Some(u) if !u.secret.starts_with("SCRAM-SHA-256$") => {
+                (Md5PasswordAuth::new(users.clone()).create(), "md5")
+            }
+            _ => {
+                let scram = ScramAuth::new(users.clone());
+                (
+                    SaslMechanisms::new(vec![Arc::new(scram)]).create(),
+                    "scram-sha-256",
+                )
+            }
+        };
+        client.session_extensions().insert(LoginMethod(method));
+        self.driver.begin_authentication(client, mechanism).await
+    }
+
+    /// A password exchange that failed: counted against the source address,
+    /// answered after its back-off delay, a wrong password reported as
+    /// PostgreSQL reports it (pgwire names the SCRAM message's user, which
+    /// clients leave empty).
+    async fn password_failed<C: ClientInfo>(
+        &self,
+        client: &C,
+        config: &Config,
+        error: PgWireError,
+    ) -> PgWireError {
+        let delay =
+            self.failed_logins
+                .failed(client.socket_addr().ip(), &config.auth, Instant::now());
+        if !delay.is_zero() {
+            tokio::time::sleep(delay).await;
+        }
+        match error {
+            PgWireError::InvalidPassword(_) => auth_failed(&user_and_database(client).0),
+            other => other,
+        }
+    }
+}
+
+/// Audits a refused login: `admin_denied` for the console, else
+/// `login_failed` with the reason the client was given (and, for the
+/// server's eyes only, that the user does not exist).
+fn audit_refusal<C: ClientInfo>(client: &C, error: &PgWireError) {
+    let message = match error {
+        PgWireError::UserError(info) => info.message.clone(),
+        other => other.to_string(),
+    };
+    let (user, database) = user_and_database(client);
+    let unknown = client.session_extensions().get::<UnknownUser>().is_some();
+    let reason = if unknown {
+        format!("{message} (role \"{user}\" does not exist)")
+    } else {
+        message
+    };
+    let event = if error.code() == INSUFFICIENT_PRIVILEGE {
+        AuditEvent::AdminDenied
+    } else {
+        AuditEvent::LoginFailed
+    };
+    let app = client.metadata().get(METADATA_APPLICATION_NAME).cloned();
+    let mut audit = Audit::new(event);
+    audit.user = (!user.is_empty()).then_some(user.as_str());
+    audit.peer = Some(client.socket_addr());
+    audit.database = (!database.is_empty()).then_some(database.as_str());
+    audit.application_name = app.as_deref();
+    audit.reason = Some(&reason);
+    audit.record();
 }
 
 #[cfg(test)]

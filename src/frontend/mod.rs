@@ -8,9 +8,11 @@ pub(crate) mod connection;
 pub(crate) mod describe;
 pub(crate) mod errors;
 pub(crate) mod extended;
+pub(crate) mod failed_logins;
 pub mod framing;
 pub(crate) mod handler;
 pub(crate) mod lease;
+pub(crate) mod mock_scram;
 pub(crate) mod parse;
 pub(crate) mod session;
 pub(crate) mod session_wire;
@@ -33,41 +35,11 @@ pub struct Handlers {
     pub startup: Arc<Startup>,
 }
 
-/// Builds TLS from the configured certificate and key; ALPN `postgresql`
-/// lets PostgreSQL 17 clients use direct SSL.
-pub fn tls_acceptor(
-    cert: &std::path::Path,
-    key: &std::path::Path,
-) -> Result<pgwire::tokio::TlsAcceptor, String> {
-    use tokio_rustls::rustls;
-    let certs = rustls_pemfile::certs(&mut std::io::BufReader::new(
-        std::fs::File::open(cert).map_err(|e| format!("{}: {e}", cert.display()))?,
-    ))
-    .collect::<Result<Vec<_>, _>>()
-    .map_err(|e| format!("{}: {e}", cert.display()))?;
-    let key = rustls_pemfile::private_key(&mut std::io::BufReader::new(
-        std::fs::File::open(key).map_err(|e| format!("{}: {e}", key.display()))?,
-    ))
-    .map_err(|e| format!("{}: {e}", key.display()))?
-    .ok_or_else(|| format!("{}: no private key found", key.display()))?;
-    let mut cfg = rustls::ServerConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .map_err(|e| e.to_string())?
-    .with_no_client_auth()
-    .with_single_cert(certs, key)
-    .map_err(|e| e.to_string())?;
-    cfg.alpn_protocols = vec![b"postgresql".to_vec()];
-    Ok(pgwire::tokio::TlsAcceptor::from(Arc::new(cfg)))
-}
-
 /// Accepts PostgreSQL connections until `stop` resolves (draining), then
 /// drops the listener so new connections are refused by the kernel.
 pub async fn serve(
     listener: TcpListener,
     shared: Arc<Shared>,
-    tls: Option<pgwire::tokio::TlsAcceptor>,
     stop: impl std::future::Future<Output = ()>,
 ) {
     let handlers = Arc::new(Handlers {
@@ -98,7 +70,8 @@ pub async fn serve(
         tokio::spawn(connection::run(
             socket,
             peer,
-            tls.clone(),
+            // The acceptor in force now: a reload affects new connections.
+            shared.tls.acceptor(),
             handlers.clone(),
             shared.clone(),
         ));

@@ -94,6 +94,8 @@ impl PoolRegistry {
             },
             BackendKind::IrisEmbedded => DriverConfig::IrisEmbedded {
                 namespace: database.to_ascii_uppercase(),
+                username: c.iris.username.clone(),
+                password: c.iris.password.clone(),
             },
             BackendKind::IrisNative => DriverConfig::IrisNative {
                 host: c.iris.host.clone(),
@@ -132,7 +134,8 @@ impl PoolRegistry {
                 python: c.bridge.python.clone(),
                 script: self.script.clone(),
                 config_json: self.driver_config(database, user).to_json(),
-                extra_env: embedded_credentials(&c),
+                // Credentials travel in the start-up frame, never the environment.
+                extra_env: Vec::new(),
                 start_timeout: c.bridge.start_timeout,
             },
             config: self.config.clone(),
@@ -289,51 +292,5 @@ impl RetryHandle {
                 }
             }
         });
-    }
-}
-
-/// The environment an `iris-embedded` worker needs to log in: irispython
-/// authenticates the process from IRISUSERNAME / IRISPASSWORD before any
-/// Python runs, so credentials set only in the configuration file (not in
-/// iriswire's own environment, which workers inherit) are passed here.
-fn embedded_credentials(c: &Config) -> Vec<(String, String)> {
-    if c.backend != BackendKind::IrisEmbedded {
-        return Vec::new();
-    }
-    [
-        ("IRISUSERNAME", &c.iris.username),
-        ("IRISPASSWORD", &c.iris.password),
-    ]
-    .into_iter()
-    .filter_map(|(name, value)| value.as_ref().map(|v| (name.to_owned(), v.clone())))
-    .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::embedded_credentials;
-    use crate::config::{Config, Overrides};
-    use std::io::Write;
-
-    fn config(toml: &str) -> Config {
-        let mut file = tempfile::NamedTempFile::new().unwrap();
-        file.write_all(toml.as_bytes()).unwrap();
-        Config::load_from(Some(file.path()), &[], &Overrides::default()).unwrap()
-    }
-
-    #[test]
-    fn embedded_workers_get_the_configured_credentials() {
-        let c = config(
-            "backend = \"iris-embedded\"\n[iris]\nusername = \"app\"\npassword = \"secret\"\n",
-        );
-        assert_eq!(
-            embedded_credentials(&c),
-            [
-                ("IRISUSERNAME".to_owned(), "app".to_owned()),
-                ("IRISPASSWORD".to_owned(), "secret".to_owned())
-            ]
-        );
-        let c = config("backend = \"iris-native\"\n[iris]\nusername = \"app\"\n");
-        assert!(embedded_credentials(&c).is_empty());
     }
 }

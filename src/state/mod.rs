@@ -36,6 +36,9 @@ pub struct Shared {
     pub lifecycle: Lifecycle,
     /// Where a reload reads the configuration from.
     pub config_source: ConfigSource,
+    /// The TLS acceptor in force; a reload replaces it when the
+    /// certificate's files change.
+    pub(crate) tls: crate::tls::ServerTls,
     pub pools: PoolRegistry,
     pub translations: TranslationCache,
     /// Bumped by any DDL: descriptions cached on translations from an older

@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use crate::audit::{Audit, AuditEvent};
 use crate::config::{Config, ConfigError};
 use crate::state::{ConfigSource, Shared};
 
@@ -11,11 +12,31 @@ use crate::state::{ConfigSource, Shared};
 pub struct Reloaded {
     /// Keys that changed but need a restart; their old values stay in force.
     pub needs_restart: Vec<&'static str>,
+    /// Why new TLS certificate files were not taken (the old pair stays).
+    pub tls_error: Option<String>,
 }
 
 /// Re-reads the file and environment, validates the whole result, then
-/// swaps it in at once. An invalid configuration changes nothing.
+/// swaps it in at once. An invalid configuration changes nothing. TLS
+/// certificates are reloaded when their files changed, and the audit file
+/// is reopened. Either way the attempt is audited.
 pub fn reload(shared: &Shared, source: &ConfigSource) -> Result<Reloaded, ConfigError> {
+    let result = apply(shared, source);
+    let mut audit = Audit::new(AuditEvent::Reload);
+    let reason = match &result {
+        Ok(r) => r
+            .tls_error
+            .as_ref()
+            .map(|e| format!("TLS certificate not reloaded: {e}")),
+        Err(e) => Some(e.to_string()),
+    };
+    audit.outcome = Some(if result.is_ok() { "ok" } else { "error" });
+    audit.reason = reason.as_deref();
+    audit.record();
+    result
+}
+
+fn apply(shared: &Shared, source: &ConfigSource) -> Result<Reloaded, ConfigError> {
     let metrics = crate::telemetry::Metrics::install();
     let mut new = match Config::load(source.file.as_deref(), &source.overrides) {
         Ok(c) => c,
@@ -33,6 +54,11 @@ pub fn reload(shared: &Shared, source: &ConfigSource) -> Result<Reloaded, Config
         tracing::error!(error = %e, "configuration reload failed; nothing changed");
         return Err(ConfigError::Rule(e));
     }
+    crate::audit::reopen(new.log.audit_file.as_deref());
+    let tls_error = match shared.tls.reload(&new.tls) {
+        crate::tls::TlsReload::Failed(e) => Some(e.to_string()),
+        _ => None,
+    };
     shared.config.store(Arc::new(new));
     shared.pools.apply_config();
     metrics.config_reloads_success.increment(1);
@@ -44,5 +70,8 @@ pub fn reload(shared: &Shared, source: &ConfigSource) -> Result<Reloaded, Config
             "configuration reloaded; these settings changed but only take effect after a restart"
         );
     }
-    Ok(Reloaded { needs_restart })
+    Ok(Reloaded {
+        needs_restart,
+        tls_error,
+    })
 }

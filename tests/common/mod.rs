@@ -18,6 +18,12 @@ pub struct Server {
     pub data_dir: tempfile::TempDir,
 }
 
+/// The binary under test: `IRISWIRE_BIN` if set (a copy, safe from other
+/// builds into a shared target directory), else the one cargo built.
+pub fn binary() -> String {
+    std::env::var("IRISWIRE_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_iriswire").to_owned())
+}
+
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -64,7 +70,7 @@ impl Server {
     ) -> Server {
         let port = free_port();
         let http = free_port();
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_iriswire"));
+        let mut cmd = Command::new(binary());
         cmd.arg("serve")
             .arg("--listen")
             .arg(format!("127.0.0.1:{port}"))

@@ -60,12 +60,14 @@ class WorkerProcess:
 
     def __init__(self, config, env=None):
         environment = dict(os.environ)
-        environment["IRISWIRE_WORKER_CONFIG"] = json.dumps(config)
         environment.update(env or {})
         self.proc = subprocess.Popen(
             [sys.executable, WORKER], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
             env=environment)
         self._buffer = b""
+        # The configuration is the first frame on the request pipe, as
+        # iriswire sends it (never the environment: it carries the password).
+        self.send(b"S", json.dumps(config).encode("utf-8"))
 
     def _read_exact(self, count, timeout):
         deadline = time.monotonic() + timeout
@@ -510,6 +512,25 @@ class SqliteProtocolTest(WorkerTestCase):
         self.assertEqual(tag, b"E")
         self.assertEqual(marshal.loads(error)[0], "F0000")
         self.assertEqual(worker.proc.wait(timeout=10), 1)
+
+    def test_configuration_comes_only_from_the_start_up_frame(self):
+        # A request before the S frame is refused; so is configuration in the
+        # environment, where the IRIS password must never travel.
+        environment = dict(os.environ, IRISWIRE_WORKER_CONFIG=json.dumps(
+            {"driver": "sqlite", "database": self.database}))
+        proc = subprocess.Popen([sys.executable, WORKER], stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, env=environment)
+        self.addCleanup(proc.wait)
+        self.addCleanup(proc.stdout.close)
+        text = b"SELECT 1"
+        payload = b"\0" + struct.pack(">I", len(text)) + text + marshal.dumps(())
+        proc.stdin.write(HEADER.pack(b"Q", len(payload)) + payload)
+        proc.stdin.close()
+        tag, length = HEADER.unpack(proc.stdout.read(HEADER.size))
+        error = marshal.loads(proc.stdout.read(length))
+        self.assertEqual((tag, error[0]), (b"E", "F0000"))
+        self.assertIn("start-up frame", error[1])
+        self.assertEqual(proc.wait(timeout=10), 1)
 
     def test_missing_iris_module_is_an_error_frame(self):
         worker = self.start({"driver": "iris-embedded", "namespace": "USER"}, expect_ready=False)

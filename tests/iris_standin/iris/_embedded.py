@@ -215,6 +215,7 @@ class Process:
 
     @staticmethod
     def SetNamespace(namespace):
+        _settings.check_password(os.environ.get("IRISPASSWORD"))
         if namespace.upper() not in NAMESPACES:
             raise RuntimeError("<NAMESPACE> *%s" % namespace)
         Process.namespace = namespace.upper()

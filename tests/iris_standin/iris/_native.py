@@ -74,6 +74,7 @@ def connect(hostname=None, port=None, namespace=None, username=None, password=No
         raise RuntimeError(
             "Communication link failure: Connection refused (%s:%s)" % (hostname, port)
         )
+    _settings.check_password(password)
     if (namespace or "").upper() not in NAMESPACES:
         raise RuntimeError("Namespace '%s' does not exist" % namespace)
     return _Connection()

@@ -5,14 +5,31 @@ applies IRIS's semantics (_ddl.py, _rewrite.py, _functions.py, _results.py,
 _engine.py); "0" is the lenient stand-in the IRIS-path tests were written
 against (SQLite's dialect, version "0.0.0-standin").
 
+IRIS_STANDIN_PASSWORD_SHA256: when set, the SHA-256 (hex) of the password a
+login must give: connect()'s ``password`` (the DB-API), or IRISPASSWORD in
+the process's environment when embedded Python enters a namespace
+(irispython logs in with it). A digest, so a test can look for the password
+itself in a worker's environment.
+
 IRIS_STANDIN_VERSION: 2024.1, 2024.3 or 2025.1 (default), the IRIS release
 to imitate. It gates the features that appeared in a release (LIMIT/OFFSET,
 HNSW, FLOAT vectors) and is what %SYSTEM.Version and $ZVERSION report.
 """
 
+import hashlib
 import os
 
 STRICT = os.environ.get("IRIS_STANDIN_STRICT", "1").strip() not in ("0", "false", "no", "off")
+
+PASSWORD_SHA256 = os.environ.get("IRIS_STANDIN_PASSWORD_SHA256")
+
+
+def check_password(given):
+    """Refuses a login as IRIS does when IRIS_STANDIN_PASSWORD_SHA256 is set and `given` differs."""
+    if PASSWORD_SHA256 is None:
+        return
+    if hashlib.sha256((given or "").encode("utf-8")).hexdigest() != PASSWORD_SHA256.lower():
+        raise RuntimeError("Access Denied")
 
 # Release -> (build, build date), shaped as $ZVERSION prints them:
 # "<product> for <platform> (<cpu>) <version> (Build <n>U) <date>"
