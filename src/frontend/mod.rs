@@ -12,6 +12,7 @@ pub mod framing;
 pub mod handler;
 pub mod lease;
 pub mod parse;
+pub mod result_row;
 pub mod session;
 pub mod session_wire;
 pub mod simple;
