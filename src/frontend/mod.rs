@@ -5,6 +5,8 @@ pub mod accept_backoff;
 pub mod auth;
 pub mod columns;
 pub mod connection;
+pub mod cursor_wire;
+pub mod cursors;
 pub mod describe;
 pub mod errors;
 pub mod extended;
@@ -12,13 +14,19 @@ pub mod framing;
 pub mod handler;
 pub mod lease;
 pub mod parse;
+pub mod prepared_sql;
 pub mod result_row;
 pub mod session;
+pub mod session_sql;
+pub mod session_sql_wire;
 pub mod session_wire;
 pub mod simple;
+pub mod sql_tokens;
 pub mod stream;
 pub mod supervise;
 pub mod transaction;
+pub mod transaction_wire;
+pub mod txn_modes;
 
 use std::sync::Arc;
 

@@ -173,8 +173,9 @@ _LENIENT_COLUMNS = (
 
 
 def _lenient_sql(sql):
-    # IRIS spells BEGIN as START TRANSACTION; sqlite3 knows only BEGIN.
-    if re.match(r"\s*START\s+TRANSACTION\s*\Z", sql, re.I):
+    # IRIS spells BEGIN as START TRANSACTION (iriswire names the isolation
+    # level); sqlite3 knows only BEGIN.
+    if re.match(r"\s*START\s+TRANSACTION(\s+ISOLATION\s+LEVEL\s+READ\s+\w+)?\s*\Z", sql, re.I):
         return "BEGIN"
     return re.sub(r"INFORMATION_SCHEMA\.COLUMNS", _LENIENT_COLUMNS, sql, flags=re.I)
 
