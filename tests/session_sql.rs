@@ -528,3 +528,47 @@ async fn command_tags_and_warnings_are_postgresqls() {
     );
     assert_eq!(tags(&mut raw, "SELECT id FROM t ORDER BY id"), ["SELECT 4"]);
 }
+
+#[tokio::test]
+async fn suspended_portals_wait_while_other_statements_run() {
+    let server = Server::start();
+    let mut c = connect(&server, "app").await;
+    c.batch_execute(
+        "CREATE TABLE t (id int PRIMARY KEY); WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < 3000) INSERT INTO t SELECT n FROM s",
+    )
+    .await
+    .unwrap();
+    let tx = c.transaction().await.unwrap();
+    let up = tx.prepare("SELECT id FROM t ORDER BY id").await.unwrap();
+    let down = tx
+        .prepare("SELECT id FROM t ORDER BY id DESC")
+        .await
+        .unwrap();
+    let a = tx.bind(&up, &[]).await.unwrap();
+    let b = tx.bind(&down, &[]).await.unwrap();
+    let (mut seen_a, mut seen_b) = (Vec::new(), Vec::new());
+    let (mut a_done, mut b_done) = (false, false);
+    // Two portals read in turns, with other statements between them; each
+    // is read until it returns fewer rows than asked, as clients do.
+    while !(a_done && b_done) {
+        if !a_done {
+            let rows = tx.query_portal(&a, 700).await.unwrap();
+            a_done = rows.len() < 700;
+            seen_a.extend(rows.iter().map(|r| r.get::<_, i32>(0)));
+        }
+        if !b_done {
+            let rows = tx.query_portal(&b, 1100).await.unwrap();
+            b_done = rows.len() < 1100;
+            seen_b.extend(rows.iter().map(|r| r.get::<_, i32>(0)));
+        }
+        let n: i64 = tx
+            .query_one("SELECT count(*) FROM t", &[])
+            .await
+            .unwrap()
+            .get(0);
+        assert_eq!(n, 3000);
+    }
+    assert_eq!(seen_a, (1..=3000).collect::<Vec<_>>());
+    assert_eq!(seen_b, (1..=3000).rev().collect::<Vec<_>>());
+    tx.commit().await.unwrap();
+}

@@ -9,14 +9,19 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use futures::{Sink, SinkExt};
-use pgwire::api::ClientInfo;
+use pgwire::api::portal::Portal;
+use pgwire::api::store::{Entry, PortalStore};
+use pgwire::api::{ClientInfo, ClientPortalStore};
 use pgwire::error::{PgWireError, PgWireResult};
 use pgwire::messages::PgWireBackendMessage;
 use pgwire::messages::data::RowDescription;
+use pgwire::messages::extendedquery::PortalSuspended;
 
 use super::cursors::{Cursor, FetchIo};
+use super::handler::Statement;
 use super::handler::{Handler, PreparedStatement, complete};
-use super::session_sql::{Declare, Direction};
+use super::prepared_sql::statements;
+use super::session_sql::{Count, Declare, Direction};
 use super::transaction::in_block;
 use crate::bridge::Frame;
 use crate::bridge::marshal::{self, Reader};
@@ -26,7 +31,7 @@ use crate::frontend::errors::{DUPLICATE_CURSOR, INVALID_CURSOR_NAME, NO_ACTIVE_S
 use crate::frontend::errors::{backend_error, bridge_failure, error, value_error};
 use crate::frontend::lease::{ensure_worker, release_if_idle};
 use crate::frontend::session::{Session, SessionSlot};
-use crate::frontend::stream::{self, StreamEnd};
+use crate::frontend::stream::{self, StreamEnd, command_tag};
 use crate::frontend::supervise;
 
 fn no_such_cursor(name: &str) -> PgWireError {
@@ -195,9 +200,42 @@ impl Handler {
                 )))
                 .await?;
         }
-        let streaming = cursor.is_streaming();
+        let r = self
+            .fetch_supervised(client, s, &mut cursor, direction, !moving, &binary, false)
+            .await;
+        let translation = cursor.translation.clone();
+        s.cursors.insert(name.to_owned(), cursor);
+        let n = match r {
+            Ok((n, _)) => n,
+            Err(end) => return self.after_statement(s, &translation, end),
+        };
+        let tag = format!("{} {n}", if moving { "MOVE" } else { "FETCH" });
+        complete(client, &tag).await?;
+        let rows = if moving { 0 } else { n as usize };
+        self.after_statement(s, &translation, StreamEnd::Complete { rows, rowcount: -1 })
+    }
+
+    /// Runs a FETCH on `cursor` under the statement timeout and cancel
+    /// requests (when its rows come from the worker); `peek`: also tells
+    /// whether a row follows.
+    #[allow(clippy::too_many_arguments)]
+    async fn fetch_supervised<C>(
+        &self,
+        client: &mut C,
+        s: &mut Session,
+        cursor: &mut Cursor,
+        direction: Direction,
+        emit: bool,
+        binary: &[bool],
+        peek: bool,
+    ) -> Result<(u64, bool), StreamEnd>
+    where
+        C: Sink<PgWireBackendMessage> + Unpin + Send,
+        C::Error: Debug,
+        PgWireError: From<C::Error>,
+    {
         let pid = s.worker.as_ref().map_or(0, |w| w.pid());
-        let timeout = if streaming {
+        let timeout = if cursor.is_streaming() {
             s.statement_timeout
         } else {
             std::time::Duration::ZERO
@@ -205,30 +243,122 @@ impl Handler {
         let mut io = FetchIo {
             client: &mut *client,
             scratch: &mut s.scratch,
-            binary: &binary,
+            binary,
             worker: s.worker.as_deref_mut(),
+        };
+        let work = async {
+            let n = cursor.fetch(direction, emit, &mut io).await?;
+            let more = peek && cursor.has_more(io.worker.as_deref_mut()).await?;
+            Ok((n, more))
         };
         let (r, reason) = supervise::supervised(
             s.client.as_ref(),
             pid,
             timeout,
             self.shared.config().cancel_grace,
-            cursor.fetch(direction, !moving, &mut io),
+            work,
         )
         .await;
+        r.map_err(|e| supervise::interrupted(StreamEnd::Failed(e), reason))
+    }
+
+    /// Parks the session's suspended protocol portal as a cursor, so its
+    /// worker is free for another statement and the portal can go on later
+    /// (PostgreSQL keeps every portal of a transaction open; asyncpg opens
+    /// several cursors, and MOVEs one with a simple Query). A portal whose
+    /// columns are unknown stays as it is.
+    pub(super) fn park_portal<C>(&self, client: &C, s: &mut Session) -> PgWireResult<()>
+    where
+        C: ClientPortalStore,
+        C::PortalStore: PortalStore,
+    {
+        let Some(name) = s.active.as_ref().map(|a| a.name.clone()) else {
+            return Ok(());
+        };
+        let Some(Entry::Value(portal)) = statements(client)?.get_portal(&name) else {
+            return Ok(());
+        };
+        let stmt = &portal.statement.statement;
+        let (Some(columns), Some(pid)) = (stmt.columns.clone(), s.worker.as_ref().map(|w| w.pid()))
+        else {
+            return Ok(());
+        };
+        let active = s.active.take().expect("active portal");
+        let cursor = Cursor::parked(
+            columns,
+            stmt.translation.clone(),
+            active.pending,
+            active.rows_sent,
+            pid,
+        )
+        .map_err(|e| bridge_failure(&e))?;
+        s.cursors.insert(name, cursor);
+        Ok(())
+    }
+
+    /// Execute of a parked portal: up to `max_rows` more rows, then
+    /// PortalSuspended while rows remain, else CommandComplete (the
+    /// portal is done).
+    pub(super) async fn resume_parked<C>(
+        &self,
+        client: &mut C,
+        s: &mut Session,
+        portal: &Portal<Statement>,
+        max_rows: usize,
+    ) -> PgWireResult<()>
+    where
+        C: Sink<PgWireBackendMessage> + Unpin + Send,
+        C::Error: Debug,
+        PgWireError: From<C::Error>,
+    {
+        let name = portal.name.as_str();
+        let mut cursor = s.cursors.remove(name).ok_or_else(|| no_such_cursor(name))?;
+        let binary: Vec<bool> = (0..cursor.columns.len())
+            .map(|i| portal.result_column_format.is_binary(i))
+            .collect();
+        let count = match max_rows {
+            0 => Count::All,
+            n => Count::Rows(n as i64),
+        };
+        let r = self
+            .fetch_supervised(
+                client,
+                s,
+                &mut cursor,
+                Direction::Forward(count),
+                true,
+                &binary,
+                max_rows > 0,
+            )
+            .await;
         let translation = cursor.translation.clone();
-        s.cursors.insert(name.to_owned(), cursor);
-        let n = match r {
-            Ok(n) => n,
-            Err(e) => {
-                let end = supervise::interrupted(StreamEnd::Failed(e), reason);
+        let (n, more) = match r {
+            Ok(done) => done,
+            Err(end) => {
+                s.cursors.insert(name.to_owned(), cursor);
                 return self.after_statement(s, &translation, end);
             }
         };
-        let tag = format!("{} {n}", if moving { "MOVE" } else { "FETCH" });
-        complete(client, &tag).await?;
-        let rows = if moving { 0 } else { n as usize };
-        self.after_statement(s, &translation, StreamEnd::Complete { rows, rowcount: -1 })
+        if more {
+            s.cursors.insert(name.to_owned(), cursor);
+            client
+                .feed(PgWireBackendMessage::PortalSuspended(PortalSuspended::new()))
+                .await?;
+            return Ok(());
+        }
+        complete(
+            client,
+            &command_tag(&translation, cursor.rows_returned(), -1),
+        )
+        .await?;
+        self.after_statement(
+            s,
+            &translation,
+            StreamEnd::Complete {
+                rows: n as usize,
+                rowcount: -1,
+            },
+        )
     }
 
     /// CLOSE name | ALL: the rest of a result still on the worker is read

@@ -12,7 +12,7 @@
 //! NO SCROLL cursors cannot return to them; a SCROLL cursor keeps every
 //! row it has read, so it can go back (docs/compatibility.md).
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 use std::fmt::Debug;
 use std::sync::Arc;
 
@@ -21,127 +21,15 @@ use futures::Sink;
 use pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
 use pgwire::messages::PgWireBackendMessage;
 
+use super::cursor_rows::{Rows, Source};
 use super::session_sql::{Count, Direction};
-use crate::bridge::marshal::{self, Reader};
-use crate::bridge::protocol::BackendError;
-use crate::bridge::{BridgeError, Frame, Worker};
-use crate::frontend::errors::{FEATURE_NOT_SUPPORTED, INTERNAL_ERROR};
-use crate::frontend::errors::{backend_error, bridge_failure, error};
+use crate::bridge::marshal;
+use crate::bridge::{BridgeError, Worker};
+use crate::frontend::errors::FEATURE_NOT_SUPPORTED;
+use crate::frontend::errors::bridge_failure;
 use crate::frontend::result_row::ResultColumn;
 use crate::frontend::result_row::send_row;
 use crate::translate::Translation;
-
-/// One batch of rows as the worker sent it (a marshal list of tuples).
-struct Batch {
-    bytes: Vec<u8>,
-    rows: usize,
-}
-
-/// Where the rows not yet held come from.
-enum Source {
-    /// The statement still runs on the worker with this pid.
-    Worker(u32),
-    Done,
-    /// The statement failed after some rows: FETCH reaching the end of
-    /// what is held reports this.
-    Failed(BackendError),
-}
-
-/// A cursor's rows: those held in memory and the statement still sending more.
-struct Rows {
-    batches: VecDeque<Batch>,
-    /// Zero-based index of the first row held.
-    first: usize,
-    held: usize,
-    source: Source,
-}
-
-impl Rows {
-    fn total(&self) -> Option<usize> {
-        matches!(self.source, Source::Done).then_some(self.first + self.held)
-    }
-
-    fn push(&mut self, bytes: Vec<u8>) -> Result<(), BridgeError> {
-        let rows = Reader::new(&bytes).container()?;
-        self.held += rows;
-        self.batches.push_back(Batch { bytes, rows });
-        Ok(())
-    }
-
-    /// Reads the worker's next frame into the rows held.
-    async fn pull(&mut self, worker: Option<&mut Worker>) -> PgWireResult<()> {
-        let Source::Worker(pid) = self.source else {
-            return Ok(());
-        };
-        let Some(w) = worker.filter(|w| w.pid() == pid) else {
-            self.source = Source::Done;
-            return Err(error(
-                INTERNAL_ERROR,
-                "the bridge worker this cursor was reading from is gone",
-            ));
-        };
-        match w.next_frame().await {
-            Ok(Frame::Batch(p)) => {
-                let bytes = p.to_vec();
-                self.push(bytes).map_err(|e| {
-                    self.source = Source::Done;
-                    bridge_failure(&e)
-                })
-            }
-            Ok(Frame::Complete { .. }) => {
-                self.source = Source::Done;
-                Ok(())
-            }
-            Ok(Frame::Error(e)) => {
-                self.source = Source::Failed(e);
-                Ok(())
-            }
-            Ok(Frame::Description(_)) => Ok(()),
-            Err(e) => {
-                self.source = Source::Done;
-                Err(bridge_failure(&e))
-            }
-        }
-    }
-
-    /// Whether row `idx` (zero-based) exists, reading from the worker as
-    /// far as needed.
-    async fn ensure(&mut self, idx: usize, mut worker: Option<&mut Worker>) -> PgWireResult<bool> {
-        while idx >= self.first + self.held {
-            match &self.source {
-                Source::Done => return Ok(false),
-                Source::Failed(e) => return Err(backend_error(e)),
-                Source::Worker(_) => self.pull(worker.as_deref_mut()).await?,
-            }
-        }
-        Ok(idx >= self.first)
-    }
-
-    /// The batch holding row `idx` and the row's offset in it.
-    fn locate(&self, idx: usize) -> (usize, usize) {
-        let mut start = self.first;
-        for (b, batch) in self.batches.iter().enumerate() {
-            if idx < start + batch.rows {
-                return (b, idx - start);
-            }
-            start += batch.rows;
-        }
-        unreachable!("row {idx} is not held");
-    }
-
-    /// Drops whole batches of rows before `idx` (a NO SCROLL cursor never
-    /// returns to them).
-    fn forget_before(&mut self, idx: usize) {
-        while let Some(b) = self.batches.front() {
-            if self.first + b.rows > idx {
-                break;
-            }
-            self.first += b.rows;
-            self.held -= b.rows;
-            self.batches.pop_front();
-        }
-    }
-}
 
 /// Where FETCH sends rows: the client, in these formats, with the worker
 /// the rows may still come from.
@@ -169,6 +57,9 @@ pub struct Cursor {
     /// PostgreSQL's position: 0 before the first row, n on the n-th,
     /// total + 1 past the last.
     pos: usize,
+    /// A protocol portal parked here (see `Cursor::parked`): the rows it
+    /// had returned before the rows held.
+    parked: Option<usize>,
 }
 
 impl Cursor {
@@ -185,15 +76,7 @@ impl Cursor {
         first_batch: Option<Vec<u8>>,
         worker_pid: Option<u32>,
     ) -> Result<Cursor, BridgeError> {
-        let mut rows = Rows {
-            batches: VecDeque::new(),
-            first: 0,
-            held: 0,
-            source: match worker_pid {
-                Some(pid) => Source::Worker(pid),
-                None => Source::Done,
-            },
-        };
+        let mut rows = Rows::new(worker_pid);
         if let Some(b) = first_batch {
             rows.push(b)?;
         }
@@ -206,7 +89,53 @@ impl Cursor {
             translation,
             rows,
             pos: 0,
+            parked: None,
         })
+    }
+
+    /// A suspended protocol portal taken over as a cursor, so another
+    /// statement can have the worker: `pending` is the batch it was cut in
+    /// and how many of that batch's rows it sent; `rows_sent` in all.
+    pub(crate) fn parked(
+        columns: Arc<Vec<ResultColumn>>,
+        translation: Arc<Translation>,
+        pending: Option<(Vec<u8>, usize)>,
+        rows_sent: usize,
+        worker_pid: u32,
+    ) -> Result<Cursor, BridgeError> {
+        let (batch, sent_of_batch) = match pending {
+            Some((b, i)) => (Some(b), i),
+            None => (None, 0),
+        };
+        let mut c = Cursor::new(
+            columns,
+            translation,
+            false,
+            false,
+            false,
+            batch,
+            Some(worker_pid),
+        )?;
+        c.pos = sent_of_batch;
+        c.parked = Some(rows_sent - sent_of_batch);
+        Ok(c)
+    }
+
+    pub(crate) fn is_parked_portal(&self) -> bool {
+        self.parked.is_some()
+    }
+
+    /// Whether a row follows the position (reading from the worker if need be).
+    pub(crate) async fn has_more(&mut self, worker: Option<&mut Worker>) -> PgWireResult<bool> {
+        if self.at_end() {
+            return Ok(false);
+        }
+        self.rows.ensure(self.pos, worker).await
+    }
+
+    /// The rows a parked portal has returned in all, for its command tag.
+    pub(crate) fn rows_returned(&self) -> usize {
+        self.parked.unwrap_or(0) + self.pos.min(self.rows.total().unwrap_or(usize::MAX))
     }
 
     /// Whether the worker is still sending this cursor's rows.
@@ -548,6 +477,28 @@ impl Cursors {
             }
         }
         first_error.map_or(Ok(()), Err)
+    }
+
+    /// Whether `name` is a parked protocol portal.
+    pub(crate) fn is_parked_portal(&self, name: &str) -> bool {
+        self.open.get(name).is_some_and(Cursor::is_parked_portal)
+    }
+
+    /// Closes the parked protocol portals: Sync ended their transaction.
+    pub(crate) async fn close_parked_portals(
+        &mut self,
+        mut worker: Option<&mut Worker>,
+    ) -> Result<(), BridgeError> {
+        let mut r = Ok(());
+        for name in self.names() {
+            if self.is_parked_portal(&name)
+                && let Some(mut c) = self.open.remove(&name)
+                && let Err(e) = c.discard(worker.as_deref_mut()).await
+            {
+                r = Err(e);
+            }
+        }
+        r
     }
 
     /// Closes every cursor (`CLOSE ALL`, `DISCARD ALL`).

@@ -187,8 +187,12 @@ impl ExtendedQueryHandler for Handler {
                 ));
             }
             self.wait_unpaused(&s).await;
-            let r = match session_sql::parse(&message.query) {
-                Some(parsed) => {
+            // Describing may need the worker a suspended portal holds: it
+            // waits as a cursor.
+            let parked = self.park_portal(client, &mut s);
+            let r = match (parked, session_sql::parse(&message.query)) {
+                (Err(e), _) => Err(e),
+                (Ok(()), Some(parsed)) => {
                     self.parse_session_sql(
                         client,
                         &mut s,
@@ -198,7 +202,7 @@ impl ExtendedQueryHandler for Handler {
                     )
                     .await
                 }
-                None => {
+                (Ok(()), None) => {
                     self.prepare(&mut s, &message.query, &message.type_oids)
                         .await
                 }
@@ -323,9 +327,20 @@ impl ExtendedQueryHandler for Handler {
         self.wait_unpaused(&s).await;
         let max_rows = message.max_rows.max(0) as usize;
         let started = std::time::Instant::now();
+        let resumed = s.active.as_ref().is_some_and(|a| a.name == portal.name);
+        // Another portal's result is still open: it waits as a cursor.
+        let parked = if resumed {
+            Ok(())
+        } else {
+            self.park_portal(client, &mut s)
+        };
         let r = match &portal.statement.statement.session_sql {
+            _ if parked.is_err() => parked,
+            _ if s.cursors.is_parked_portal(&portal.name) => {
+                self.resume_parked(client, &mut s, &portal, max_rows).await
+            }
             // A resumed EXECUTE portal streams as any suspended portal.
-            Some(ss) if s.active.as_ref().is_none_or(|a| a.name != portal.name) => {
+            Some(ss) if !resumed => {
                 self.execute_session_sql(client, &mut s, &portal, ss, max_rows)
                     .await
             }
@@ -361,6 +376,13 @@ impl ExtendedQueryHandler for Handler {
                 // transaction and with it every portal.
                 if !in_transaction(&s) {
                     self.discard_active(&mut s).await;
+                    if s.cursors
+                        .close_parked_portals(s.worker.as_deref_mut())
+                        .await
+                        .is_err()
+                    {
+                        s.release_worker();
+                    }
                     client.portal_store().clear_portals();
                 }
                 release_if_idle(&self.shared, &mut s);
@@ -397,6 +419,11 @@ impl ExtendedQueryHandler for Handler {
                 {
                     if s.active.as_ref().is_some_and(|a| a.name == name) {
                         self.discard_active(&mut s).await;
+                    } else if s.cursors.is_parked_portal(name)
+                        && let Some(mut c) = s.cursors.remove(name)
+                        && c.discard(s.worker.as_deref_mut()).await.is_err()
+                    {
+                        s.release_worker();
                     }
                     slot.put(s);
                 }

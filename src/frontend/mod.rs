@@ -5,6 +5,7 @@ pub mod accept_backoff;
 pub mod auth;
 pub mod columns;
 pub mod connection;
+pub mod cursor_rows;
 pub mod cursor_wire;
 pub mod cursors;
 pub mod describe;

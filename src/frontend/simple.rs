@@ -9,7 +9,7 @@ use futures::{Sink, SinkExt};
 use pgwire::api::query::SimpleQueryHandler;
 use pgwire::api::results::Response;
 use pgwire::api::store::PortalStore;
-use pgwire::api::{ClientInfo, ClientPortalStore, PgWireConnectionState};
+use pgwire::api::{ClientInfo, ClientPortalStore, DEFAULT_NAME, PgWireConnectionState};
 use pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
 use pgwire::messages::PgWireBackendMessage;
 use pgwire::messages::response::{EmptyQueryResponse, ReadyForQuery, TransactionStatus};
@@ -17,7 +17,7 @@ use pgwire::messages::simplequery::Query;
 
 use super::handler::{Handler, complete, slot};
 use super::session_sql;
-use super::transaction::{plan, txn_status};
+use super::transaction::{in_transaction, plan, txn_status};
 use crate::frontend::auth::ADMIN_DATABASE;
 use crate::frontend::columns;
 use crate::frontend::errors;
@@ -147,7 +147,14 @@ impl SimpleQueryHandler for Handler {
             return Ok(());
         }
         self.wait_unpaused(&s).await;
-        // A simple Query closes any suspended portal, as in PostgreSQL.
+        // A simple Query closes the unnamed portal; a named one lives on
+        // until its transaction ends, as in PostgreSQL (asyncpg MOVEs one).
+        if s.active.as_ref().is_some_and(|a| a.name != DEFAULT_NAME)
+            && in_transaction(&s)
+            && let Err(e) = self.park_portal(client, &mut s)
+        {
+            tracing::debug!(error = %e, "could not keep a suspended portal");
+        }
         self.discard_active(&mut s).await;
         let statements = split_statements(&query.query);
         self.open_query_block(&mut s, statements.len());

@@ -245,6 +245,14 @@ def test_asyncpg_prepared_statements_and_cursors(iriswire_server, dbname):
                 cur = await conn.cursor("SELECT id FROM items ORDER BY id")
                 assert [r["id"] for r in await cur.fetch(3)] == [1, 2, 3]
                 assert (await cur.fetchrow())["id"] == 4
+                # A second cursor, and other statements, while the first is open.
+                other = await conn.cursor("SELECT id FROM items ORDER BY id DESC")
+                assert (await other.fetchrow())["id"] == ROWS
+                assert await conn.fetchval("SELECT count(*) FROM items") == ROWS
+                # forward() is MOVE on the cursor's portal, by a simple Query.
+                assert await cur.forward(5) == 5
+                assert [r["id"] for r in await cur.fetch(2)] == [10, 11]
+                assert (await other.fetchrow())["id"] == ROWS - 1
             async with conn.transaction():
                 seen = [r["id"] async for r in conn.cursor("SELECT id FROM items ORDER BY id", prefetch=50)]
                 assert seen == list(range(1, ROWS + 1))
