@@ -298,7 +298,10 @@ async fn idle_timeouts_close_sessions() {
     assert_eq!(code(&ended.unwrap_err()), "57P05");
 
     let (c, conn) = connect_watched(&server, "app").await;
-    c.batch_execute("CREATE TABLE t (n int); BEGIN; INSERT INTO t VALUES (1)")
+    // Two Query messages: in one, the CREATE TABLE would join the
+    // transaction BEGIN opens (PostgreSQL's implicit block) and roll back too.
+    c.batch_execute("CREATE TABLE t (n int)").await.unwrap();
+    c.batch_execute("BEGIN; INSERT INTO t VALUES (1)")
         .await
         .unwrap();
     let ended = tokio::time::timeout(Duration::from_secs(5), conn)

@@ -74,9 +74,12 @@ async fn temporary_tables_do_not_outlive_their_session_on_a_pooled_worker() {
     );
 
     // DISCARD ALL (PgBouncer's reset query) drops them within a session too.
-    c.batch_execute("CREATE TEMP TABLE scratch (n int); DISCARD ALL")
+    // (Two Queries: in one, DISCARD ALL would run inside its implicit
+    // transaction, which PostgreSQL refuses with 25001.)
+    c.batch_execute("CREATE TEMP TABLE scratch (n int)")
         .await
         .unwrap();
+    c.batch_execute("DISCARD ALL").await.unwrap();
     let e = c.simple_query("SELECT * FROM scratch").await.unwrap_err();
     assert_eq!(code(&e), "42P01");
 }

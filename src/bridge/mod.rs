@@ -28,7 +28,7 @@ pub enum BridgeError {
     #[error("bridge worker did not answer within {0:?}")]
     Timeout(std::time::Duration),
     #[error("{0}")]
-    Backend(BackendError),
+    Backend(Box<BackendError>),
 }
 
 impl From<marshal::MarshalError> for BridgeError {

@@ -53,7 +53,7 @@ pub struct BackendError {
     pub in_transaction: bool,
     /// The object the error is about, as PostgreSQL's ErrorResponse names
     /// it (schema, table, column, constraint); sent for class 23.
-    pub object: ErrorObject,
+    pub object: Box<ErrorObject>,
 }
 
 /// PostgreSQL's `s`, `t`, `c` and `n` ErrorResponse fields.
@@ -123,17 +123,17 @@ pub fn parse_error(payload: &[u8]) -> Result<BackendError, MarshalError> {
         hint: r.opt_str()?.map(str::to_owned),
         backend_code: r.opt_int()?,
         in_transaction: r.bool()?,
-        object: ErrorObject::default(),
+        object: Box::default(),
     };
     // Four more fields since the object was added; older workers stop at six.
     if n >= 10 {
         let mut field = || r.opt_str().map(|s| s.map(str::to_owned));
-        e.object = ErrorObject {
+        e.object = Box::new(ErrorObject {
             schema: field()?,
             table: field()?,
             column: field()?,
             constraint: field()?,
-        };
+        });
     }
     Ok(e)
 }

@@ -179,7 +179,9 @@ impl Worker {
                 worker.busy = false;
                 Ok(worker)
             }
-            tag::ERROR => Err(BridgeError::Backend(protocol::parse_error(&worker.frame)?)),
+            tag::ERROR => Err(BridgeError::Backend(Box::new(protocol::parse_error(
+                &worker.frame,
+            )?))),
             other => Err(BridgeError::Protocol(format!(
                 "unexpected start-up frame {:?}",
                 other as char

@@ -2,12 +2,10 @@
 //! backend's description, the translation's type analysis and the catalog,
 //! and sent as RowDescription.
 
-use std::fmt::Debug;
 use std::sync::Arc;
 
 use pgwire::api::Type;
 use pgwire::error::PgWireResult;
-use pgwire::messages::data::{FieldDescription, RowDescription};
 
 use crate::bridge::Frame;
 use crate::bridge::marshal::{self, Value};
@@ -19,14 +17,7 @@ use crate::pgtypes::mapping::{self as types, ColumnType};
 use crate::state::{Shared, TableColumns};
 use crate::translate::{Translation, TypeExpr};
 
-/// One result column as sent in RowDescription.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ResultColumn {
-    pub name: String,
-    pub ty: Type,
-    /// Declared numeric scale: values are printed with exactly this many decimals.
-    pub scale: Option<u16>,
-}
+pub use super::result_row::{ResultColumn, row_description};
 
 /// Resolves result columns, first rule that decides wins: the literal or
 /// cast that produced the column; the backend's declared type; PostgreSQL's
@@ -149,29 +140,6 @@ pub async fn infer_columns(
         .iter()
         .map(|e| e.resolve(&lookup))
         .collect())
-}
-
-pub fn row_description(cols: &[ResultColumn], binary: &[bool]) -> RowDescription {
-    RowDescription::new(
-        cols.iter()
-            .enumerate()
-            .map(|(i, c)| {
-                FieldDescription::new(
-                    c.name.clone(),
-                    0,
-                    0,
-                    c.ty.oid(),
-                    types::type_size(&c.ty),
-                    -1,
-                    if binary.get(i).copied().unwrap_or(false) {
-                        1
-                    } else {
-                        0
-                    },
-                )
-            })
-            .collect(),
-    )
 }
 
 /// Looks up (and caches) a table's column types, for parameter inference.

@@ -13,6 +13,7 @@ use pgwire::messages::extendedquery::{
     Describe, TARGET_TYPE_BYTE_PORTAL, TARGET_TYPE_BYTE_STATEMENT,
 };
 
+use super::cursor_wire::cursor_description;
 use super::handler::{Handler, Statement};
 use crate::frontend::columns::row_description;
 use crate::frontend::errors::error;
@@ -69,10 +70,17 @@ impl Handler {
                 }
                 Some(Entry::Empty) => (None, vec![]),
                 None => {
-                    return Err(error(
-                        INVALID_CURSOR_NAME,
-                        format!("portal \"{name}\" does not exist"),
-                    ));
+                    // A cursor DECLAREd in SQL is a portal too.
+                    let Some(rd) = cursor_description(client, name) else {
+                        return Err(error(
+                            INVALID_CURSOR_NAME,
+                            format!("portal \"{name}\" does not exist"),
+                        ));
+                    };
+                    client
+                        .feed(PgWireBackendMessage::RowDescription(rd))
+                        .await?;
+                    return Ok(());
                 }
             },
             other => return Err(PgWireError::InvalidTargetType(other)),

@@ -20,24 +20,21 @@ use pgwire::messages::extendedquery::{
 };
 use pgwire::messages::response::{EmptyQueryResponse, ReadyForQuery};
 
-use super::handler::{
-    Handler, PreparedStatement, Statement, UnusedParser, command_of, complete, slot,
-};
-use super::session_wire::{run_local, send_notice};
-use super::transaction::{ABORTED, Plan, in_transaction, plan, txn_status};
+use super::handler::{Handler, PreparedStatement, Statement, UnusedParser, command_of, slot};
+use super::session_sql;
+use super::transaction::{in_transaction, plan, txn_status};
 use crate::frontend::auth::ADMIN_DATABASE;
 use crate::frontend::errors;
 use crate::frontend::errors::{
-    FEATURE_NOT_SUPPORTED, IN_FAILED_SQL_TRANSACTION, INTERNAL_ERROR, INVALID_CURSOR_NAME,
-    INVALID_SQL_STATEMENT_NAME, PROTOCOL_VIOLATION,
+    FEATURE_NOT_SUPPORTED, INTERNAL_ERROR, INVALID_CURSOR_NAME, INVALID_SQL_STATEMENT_NAME,
+    PROTOCOL_VIOLATION,
 };
 use crate::frontend::errors::{bridge_failure, error};
 use crate::frontend::lease::{ensure_worker, release_if_idle};
-use crate::frontend::session::{ActivePortal, Session, SessionSlot, parse_session_command};
+use crate::frontend::session::{ActivePortal, Session, SessionSlot};
 use crate::frontend::stream;
 use crate::frontend::stream::ResultStream;
 use crate::frontend::supervise;
-use crate::translate::StatementKind;
 use crate::translate::lexer::split_statements;
 
 impl Handler {
@@ -71,28 +68,9 @@ impl Handler {
                 "iriswire cannot run a statement while another portal's result is still open; fetch it to the end or close it first",
             ));
         }
-        let original = &t.backend_sql;
-        match plan(t, original, s) {
-            Plan::Aborted => return Err(error(IN_FAILED_SQL_TRANSACTION, ABORTED)),
-            Plan::Local(_) => {}
-            Plan::Tag(tag, warning) => {
-                if let Some(w) = warning {
-                    send_notice(client, w).await?;
-                }
-                return complete(client, &tag).await;
-            }
-            Plan::RollbackInstead => {
-                self.backend_rollback(s).await?;
-                return complete(client, "ROLLBACK").await;
-            }
-            Plan::Backend => {}
-        }
-        if matches!(
-            t.kind,
-            StatementKind::Set | StatementKind::Show | StatementKind::Reset
-        ) && let Some(cmd) = parse_session_command(&t.backend_sql)
-        {
-            return run_local(client, s, &cmd, false).await;
+        let planned = plan(t, &stmt.sql, s);
+        if self.carry_out(client, s, planned, false).await? {
+            return Ok(());
         }
         ensure_worker(&self.shared, s).await?;
         let worker = s.worker.as_mut().expect("worker");
@@ -208,10 +186,31 @@ impl ExtendedQueryHandler for Handler {
                 ));
             }
             self.wait_unpaused(&s).await;
-            let r = self
-                .prepare(&mut s, &message.query, &message.type_oids)
-                .await
-                .map_err(|e| errors::with_syntax_position(e, &message.query, &message.query));
+            // Describing may need the worker a suspended portal holds: it
+            // waits as a cursor.
+            let parked = self.park_portal(client, &mut s);
+            let r = match (parked, session_sql::parse(&message.query)) {
+                (Err(e), _) => Err(e),
+                (Ok(()), Some(parsed)) => {
+                    self.parse_session_sql(
+                        client,
+                        &mut s,
+                        &message.query,
+                        parsed,
+                        &message.type_oids,
+                    )
+                    .await
+                }
+                (Ok(()), None) => {
+                    self.prepare(&mut s, &message.query, &message.type_oids)
+                        .await
+                }
+            }
+            .map_err(|e| errors::with_syntax_position(e, &message.query, &message.query));
+            if r.is_ok() && name != DEFAULT_NAME {
+                // For DEALLOCATE ALL and DISCARD ALL.
+                s.statement_names.insert(name.clone());
+            }
             let status = txn_status(&s);
             slot.put(s);
             client.set_transaction_status(status);
@@ -327,7 +326,25 @@ impl ExtendedQueryHandler for Handler {
         self.wait_unpaused(&s).await;
         let max_rows = message.max_rows.max(0) as usize;
         let started = std::time::Instant::now();
-        let r = self.execute_portal(client, &mut s, &portal, max_rows).await;
+        let resumed = s.active.as_ref().is_some_and(|a| a.name == portal.name);
+        // Another portal's result is still open: it waits as a cursor.
+        let parked = if resumed {
+            Ok(())
+        } else {
+            self.park_portal(client, &mut s)
+        };
+        let r = match &portal.statement.statement.session_sql {
+            _ if parked.is_err() => parked,
+            _ if s.cursors.is_parked_portal(&portal.name) => {
+                self.resume_parked(client, &mut s, &portal, max_rows).await
+            }
+            // A resumed EXECUTE portal streams as any suspended portal.
+            Some(ss) if !resumed => {
+                self.execute_session_sql(client, &mut s, &portal, ss, max_rows)
+                    .await
+            }
+            _ => self.execute_portal(client, &mut s, &portal, max_rows).await,
+        };
         let command = command_of(&portal.statement.statement.translation.kind);
         let stmt = &portal.statement.statement;
         let elapsed = started.elapsed();
@@ -358,6 +375,13 @@ impl ExtendedQueryHandler for Handler {
                 // transaction and with it every portal.
                 if !in_transaction(&s) {
                     self.discard_active(&mut s).await;
+                    if s.cursors
+                        .close_parked_portals(s.worker.as_deref_mut())
+                        .await
+                        .is_err()
+                    {
+                        s.release_worker();
+                    }
                     client.portal_store().clear_portals();
                 }
                 release_if_idle(&self.shared, &mut s);
@@ -394,6 +418,11 @@ impl ExtendedQueryHandler for Handler {
                 {
                     if s.active.as_ref().is_some_and(|a| a.name == name) {
                         self.discard_active(&mut s).await;
+                    } else if s.cursors.is_parked_portal(name)
+                        && let Some(mut c) = s.cursors.remove(name)
+                        && c.discard(s.worker.as_deref_mut()).await.is_err()
+                    {
+                        s.release_worker();
                     }
                     slot.put(s);
                 }

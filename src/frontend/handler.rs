@@ -18,10 +18,11 @@ use pgwire::messages::response::CommandComplete;
 
 use super::transaction::{in_transaction, note_failure};
 use crate::frontend::columns::ResultColumn;
+use crate::frontend::errors::error;
 use crate::frontend::errors::{INTERNAL_ERROR, PROTOCOL_VIOLATION};
-use crate::frontend::errors::{bridge_failure, error};
-use crate::frontend::lease::{ensure_worker, release_if_idle};
+use crate::frontend::lease::release_if_idle;
 use crate::frontend::session::{Session, SessionSlot};
+use crate::frontend::session_sql::PreparedSessionSql;
 use crate::frontend::stream::StreamEnd;
 use crate::state::Shared;
 use crate::telemetry::{Command, Metrics, VectorDistance};
@@ -36,6 +37,9 @@ pub struct PreparedStatement {
     pub param_types: Vec<Type>,
     /// `None`: the backend cannot say before running it.
     pub columns: Option<Arc<Vec<ResultColumn>>>,
+    /// Session SQL (PREPARE, EXECUTE, DECLARE, FETCH, ...): run by
+    /// iriswire itself at Execute.
+    pub session_sql: Option<Arc<PreparedSessionSql>>,
 }
 
 pub type Statement = Arc<PreparedStatement>;
@@ -82,27 +86,6 @@ impl Handler {
 }
 
 impl Handler {
-    pub(super) async fn backend_rollback(&self, s: &mut Session) -> PgWireResult<()> {
-        self.metrics.transaction_ended(false);
-        s.end_transaction();
-        if s.failed && s.worker.is_none() {
-            s.failed = false;
-            return Ok(());
-        }
-        ensure_worker(&self.shared, s).await?;
-        let w = s.worker.as_mut().expect("worker");
-        w.start_query("ROLLBACK", false, |p| {
-            p.tuple_header(0);
-            Ok::<(), ()>(())
-        })
-        .await
-        .map_err(|e| bridge_failure(&e))?
-        .ok();
-        w.drain().await.map_err(|e| bridge_failure(&e))?;
-        s.failed = false;
-        Ok(())
-    }
-
     pub(super) fn after_statement(
         &self,
         s: &mut Session,

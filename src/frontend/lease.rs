@@ -8,8 +8,17 @@ use crate::frontend::errors::acquire_failure;
 use crate::frontend::session::Session;
 use crate::state::Shared;
 
-/// Ensures the session holds a worker, checking one out of its pool.
+/// Ensures the session holds a worker free for a new statement: checked
+/// out of its pool, or, when a cursor's statement still runs on it, freed
+/// by reading the rest of that cursor's rows into memory.
 pub async fn ensure_worker(shared: &Shared, s: &mut Session) -> PgWireResult<()> {
+    if s.worker.is_some() && s.cursors.is_streaming() {
+        let r = s.cursors.release_worker(s.worker.as_deref_mut()).await;
+        if s.worker.as_mut().is_some_and(|w| !w.is_healthy()) {
+            s.release_worker();
+        }
+        r?;
+    }
     if s.worker.is_none() {
         if let Some(c) = &s.client {
             c.set_state(crate::state::clients::ClientState::Waiting);
@@ -36,6 +45,7 @@ pub async fn ensure_worker(shared: &Shared, s: &mut Session) -> PgWireResult<()>
 pub fn release_if_idle(shared: &Shared, s: &mut Session) {
     if shared.config().pool.mode == PoolMode::Transaction
         && s.active.is_none()
+        && !s.cursors.is_streaming()
         && s.worker
             .as_ref()
             .is_some_and(|w| !w.in_transaction && !w.is_busy())

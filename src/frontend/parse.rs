@@ -180,6 +180,7 @@ impl Handler {
                 .map(|t| t.unwrap_or(Type::TEXT))
                 .collect(),
             columns,
+            session_sql: None,
         })
     }
 }

@@ -8,6 +8,8 @@ use std::time::Duration;
 
 use bytes::BytesMut;
 
+use super::cursors::Cursors;
+use super::txn_modes::{Isolation, TxnModes, TxnState};
 use crate::config::Config;
 use crate::pool::PooledWorker;
 use crate::state::clients::{Client, DbStats};
@@ -51,6 +53,8 @@ pub fn default_settings() -> BTreeMap<String, String> {
         ("transaction_isolation", "read committed"),
         ("default_transaction_isolation", "read committed"),
         ("transaction_read_only", "off"),
+        ("transaction_deferrable", "off"),
+        ("default_transaction_deferrable", "off"),
         ("extra_float_digits", "1"),
         ("search_path", "\"$user\", public"),
         ("statement_timeout", "0"),
@@ -98,6 +102,11 @@ pub struct Session {
     pub client: Option<Arc<Client>>,
     /// This database's totals for `SHOW STATS`.
     pub stats: Option<Arc<DbStats>>,
+    /// Transaction characteristics and the implicit block of a
+    /// multi-statement Query.
+    pub txn: TxnState,
+    /// Cursors opened with `DECLARE`.
+    pub cursors: Cursors,
 }
 
 impl Session {
@@ -116,6 +125,8 @@ impl Session {
             statement_timeout: Duration::ZERO,
             client: None,
             stats: None,
+            txn: TxnState::default(),
+            cursors: Cursors::default(),
         }
     }
 
@@ -155,6 +166,15 @@ impl Session {
                     .map(format_duration)
                     .ok_or_else(|| format!("invalid value for parameter \"{name}\": \"{value}\""))
             }
+            "default_transaction_isolation" | "transaction_isolation" => Isolation::parse(value)
+                .map(|i| i.name().to_owned())
+                .ok_or_else(|| format!("invalid value for parameter \"{name}\": \"{value}\"")),
+            "default_transaction_read_only"
+            | "transaction_read_only"
+            | "default_transaction_deferrable"
+            | "transaction_deferrable" => crate::pgtypes::input::parse_bool(value)
+                .map(|b| if b { "on" } else { "off" }.to_owned())
+                .ok_or_else(|| format!("parameter \"{name}\" requires a Boolean value")),
             _ => Ok(value.to_owned()),
         }
     }
@@ -182,8 +202,17 @@ impl Session {
         self.apply_timeouts();
     }
 
-    /// The transaction ended: `SET LOCAL` values expire.
+    /// The transaction characteristics a new transaction starts with.
+    pub(crate) fn default_modes(&self) -> TxnModes {
+        TxnModes::defaults(&self.settings)
+    }
+
+    /// The transaction ended: `SET LOCAL` values expire, and so do the
+    /// transaction's characteristics.
     pub fn end_transaction(&mut self) {
+        self.txn.implicit_begun = false;
+        self.txn.queried = false;
+        self.txn.modes = self.default_modes();
         if self.local_saved.is_empty() {
             return;
         }

@@ -13,7 +13,7 @@ use pgwire::messages::response::NoticeResponse;
 use pgwire::messages::startup::ParameterStatus;
 
 use super::handler::{Handler, Statement, complete};
-use super::transaction::in_transaction;
+use super::transaction::{in_block, transaction_setting};
 use crate::frontend::columns::{ResultColumn, row_description};
 use crate::frontend::errors;
 use crate::frontend::errors::error;
@@ -71,7 +71,7 @@ where
             }
             let value = &Session::check_setting(name, value)
                 .map_err(|m| error(INVALID_PARAMETER_VALUE, m))?;
-            if *local && !in_transaction(s) {
+            if *local && !in_block(s) {
                 // PostgreSQL: a warning, and the setting does not change.
                 send_notice(client, "SET LOCAL can only be used in transaction blocks").await?;
                 return complete(client, "SET").await;
@@ -97,12 +97,14 @@ where
                 "transactionisolationlevel" => "transaction_isolation",
                 other => other,
             };
-            let value = s.settings.get(key).cloned().ok_or_else(|| {
-                error(
-                    UNDEFINED_OBJECT,
-                    format!("unrecognized configuration parameter \"{name}\""),
-                )
-            })?;
+            let value = transaction_setting(s, key)
+                .or_else(|| s.settings.get(key).cloned())
+                .ok_or_else(|| {
+                    error(
+                        UNDEFINED_OBJECT,
+                        format!("unrecognized configuration parameter \"{name}\""),
+                    )
+                })?;
             if describe {
                 let cols = [ResultColumn {
                     name: key.to_owned(),
@@ -134,9 +136,9 @@ where
 }
 
 impl Handler {
-    /// `DEALLOCATE` and `DISCARD`: prepared statements live in iriswire, so
-    /// these are answered here (psycopg sends `DEALLOCATE ALL` after a
-    /// rollback; `DISCARD ALL` is PgBouncer's reset query).
+    /// `DISCARD`: prepared statements and cursors live in iriswire, so it
+    /// is answered here (`DISCARD ALL` is PgBouncer's reset query;
+    /// `DEALLOCATE` is session SQL, in `prepared_sql`).
     pub(super) fn session_reset<C>(&self, client: &C, s: &mut Session, sql: &str) -> Option<String>
     where
         C: ClientPortalStore,
@@ -150,30 +152,17 @@ impl Handler {
             .as_any()
             .downcast_ref::<pgwire::api::store::MemPortalStore<Statement>>()?;
         match words.as_slice() {
-            ["DEALLOCATE", rest @ ..] => {
-                let rest: Vec<&str> = rest.iter().copied().filter(|w| *w != "PREPARE").collect();
-                if rest.first() == Some(&"ALL") {
-                    clear_named_statements(store, s);
-                    Some("DEALLOCATE ALL".into())
-                } else {
-                    let name = sql
-                        .split_whitespace()
-                        .last()
-                        .unwrap_or("")
-                        .trim_matches('"');
-                    store.rm_statement(name);
-                    s.statement_names.remove(name);
-                    Some("DEALLOCATE".into())
-                }
-            }
-            ["DISCARD", "ALL", ..] if !in_transaction(s) => {
+            // Inside a block the planner refuses it, as PostgreSQL does.
+            ["DISCARD", "ALL", ..] if !in_block(s) => {
                 clear_named_statements(store, s);
                 store.clear_portals();
+                // Outside a block every cursor left is a held one, in memory.
+                s.cursors = Default::default();
                 s.reset(None);
                 discard_backend_state(s);
                 Some("DISCARD ALL".into())
             }
-            ["DISCARD", what @ ("TEMP" | "TEMPORARY"), ..] if !in_transaction(s) => {
+            ["DISCARD", what @ ("TEMP" | "TEMPORARY"), ..] if !in_block(s) => {
                 discard_backend_state(s);
                 Some(format!("DISCARD {what}"))
             }

@@ -9,21 +9,20 @@ use futures::{Sink, SinkExt};
 use pgwire::api::query::SimpleQueryHandler;
 use pgwire::api::results::Response;
 use pgwire::api::store::PortalStore;
-use pgwire::api::{ClientInfo, ClientPortalStore, PgWireConnectionState};
+use pgwire::api::{ClientInfo, ClientPortalStore, DEFAULT_NAME, PgWireConnectionState};
 use pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
 use pgwire::messages::PgWireBackendMessage;
 use pgwire::messages::response::{EmptyQueryResponse, ReadyForQuery, TransactionStatus};
 use pgwire::messages::simplequery::Query;
 
 use super::handler::{Handler, command_of, complete, slot};
-use super::session_wire::{run_local, send_notice};
-use super::transaction::{ABORTED, Plan, plan, txn_status};
+use super::session_sql;
+use super::transaction::{in_transaction, plan, txn_status};
 use crate::frontend::auth::ADMIN_DATABASE;
 use crate::frontend::columns;
 use crate::frontend::errors;
 use crate::frontend::errors::{
-    CONNECTION_FAILURE, IN_FAILED_SQL_TRANSACTION, INTERNAL_ERROR, PROTOCOL_VIOLATION,
-    UNDEFINED_PARAMETER,
+    CONNECTION_FAILURE, INTERNAL_ERROR, PROTOCOL_VIOLATION, UNDEFINED_PARAMETER,
 };
 use crate::frontend::errors::{bridge_failure, error};
 use crate::frontend::lease::ensure_worker;
@@ -56,20 +55,9 @@ impl Handler {
                 format!("there is no parameter ${}", first + 1),
             ));
         }
-        match plan(&t, sql, s) {
-            Plan::Aborted => return Err(error(IN_FAILED_SQL_TRANSACTION, ABORTED)),
-            Plan::Local(cmd) => return run_local(client, s, &cmd, true).await,
-            Plan::Tag(tag, warning) => {
-                if let Some(w) = warning {
-                    send_notice(client, w).await?;
-                }
-                return complete(client, &tag).await;
-            }
-            Plan::RollbackInstead => {
-                self.backend_rollback(s).await?;
-                return complete(client, "ROLLBACK").await;
-            }
-            Plan::Backend => {}
+        let planned = plan(&t, sql, s);
+        if self.carry_out(client, s, planned, true).await? {
+            return Ok(());
         }
         ensure_worker(shared, s).await?;
         let epoch = shared.epoch();
@@ -159,9 +147,17 @@ impl SimpleQueryHandler for Handler {
             return Ok(());
         }
         self.wait_unpaused(&s).await;
-        // A simple Query closes any suspended portal, as in PostgreSQL.
+        // A simple Query closes the unnamed portal; a named one lives on
+        // until its transaction ends, as in PostgreSQL (asyncpg MOVEs one).
+        if s.active.as_ref().is_some_and(|a| a.name != DEFAULT_NAME)
+            && in_transaction(&s)
+            && let Err(e) = self.park_portal(client, &mut s)
+        {
+            tracing::debug!(error = %e, "could not keep a suspended portal");
+        }
         self.discard_active(&mut s).await;
         let statements = split_statements(&query.query);
+        self.open_query_block(&mut s, statements.len());
         let mut result = Ok(());
         if statements.is_empty() {
             result = client
@@ -180,17 +176,24 @@ impl SimpleQueryHandler for Handler {
                 continue;
             }
             let started = std::time::Instant::now();
-            let (command, vector, r) = match self.shared.translations.get(sql) {
-                Ok(t) => (
-                    command_of(&t.kind),
-                    t.vector,
-                    self.simple_statement(client, &mut s, sql, t).await,
-                ),
-                Err(e) => (
+            let (command, vector, r) = match session_sql::parse(sql) {
+                Some(parsed) => (
                     Command::Other,
                     None,
-                    Err(error(e.sqlstate(), e.to_string())),
+                    self.run_session_sql(client, &mut s, parsed).await,
                 ),
+                None => match self.shared.translations.get(sql) {
+                    Ok(t) => (
+                        command_of(&t.kind),
+                        t.vector,
+                        self.simple_statement(client, &mut s, sql, t).await,
+                    ),
+                    Err(e) => (
+                        Command::Other,
+                        None,
+                        Err(error(e.sqlstate(), e.to_string())),
+                    ),
+                },
             };
             let elapsed = started.elapsed();
             if let Some(v) = vector {
@@ -225,6 +228,15 @@ impl SimpleQueryHandler for Handler {
                 }
                 break;
             }
+        }
+        // The implicit block of several statements ends with the Query.
+        if let Err(PgWireError::UserError(info)) = self.close_query_block(&mut s).await
+            && result.is_ok()
+        {
+            result = client
+                .feed(PgWireBackendMessage::ErrorResponse((*info).into()))
+                .await
+                .map_err(Into::into);
         }
         let status = txn_status(&s);
         slot.put(s);

@@ -9,16 +9,16 @@ use futures::{Sink, SinkExt};
 use pgwire::api::Type;
 use pgwire::error::{PgWireError, PgWireResult};
 use pgwire::messages::PgWireBackendMessage;
-use pgwire::messages::data::DataRow;
 use pgwire::messages::extendedquery::PortalSuspended;
 use pgwire::messages::response::CommandComplete;
 
-use crate::bridge::marshal::{self, Value, Writer};
+use crate::bridge::marshal::{self, Writer};
 use crate::bridge::protocol::{self, ColumnMeta};
 use crate::bridge::{Frame, Worker};
 use crate::frontend::columns::{ResultColumn, resolve_columns, row_description};
 use crate::frontend::errors::INTERNAL_ERROR;
-use crate::frontend::errors::{backend_error, bridge_failure, error, value_error};
+use crate::frontend::errors::{backend_error, bridge_failure, error};
+use crate::frontend::result_row::send_row;
 use crate::frontend::session::ActivePortal;
 use crate::pgtypes::mapping::ColumnType;
 use crate::pgtypes::{self, ValueError};
@@ -253,34 +253,4 @@ where
             }
         }
     }
-}
-
-async fn send_row<C>(
-    client: &mut C,
-    scratch: &mut BytesMut,
-    row: &[Value<'_>],
-    cols: &[ResultColumn],
-    binary: &[bool],
-) -> PgWireResult<()>
-where
-    C: Sink<PgWireBackendMessage> + Unpin + Send,
-    C::Error: Debug,
-    PgWireError: From<C::Error>,
-{
-    for (i, v) in row.iter().enumerate() {
-        let (ty, scale) = cols
-            .get(i)
-            .map(|c| (&c.ty, c.scale))
-            .unwrap_or((&Type::TEXT, None));
-        let bin = binary.get(i).copied().unwrap_or(false);
-        pgtypes::encode_field(scratch, v, ty, scale, bin).map_err(|e| value_error(&e))?;
-    }
-    let data = scratch.split();
-    client
-        .feed(PgWireBackendMessage::DataRow(DataRow::new(
-            data,
-            row.len() as i16,
-        )))
-        .await?;
-    Ok(())
 }

@@ -167,7 +167,8 @@ class Prepared:
 
 
 def _lenient_sql(sql):
-    # IRIS spells BEGIN as START TRANSACTION; sqlite3 knows only BEGIN.
+    # IRIS spells BEGIN as START TRANSACTION (iriswire names the isolation
+    # level); sqlite3 knows only BEGIN.
     if re.match(r"\s*START\s+TRANSACTION(\s+ISOLATION\s+LEVEL\s+READ\s+\w+)?\s*\Z", sql, re.I):
         return "BEGIN"
     return information_schema.substitute(sql, strict=False)
