@@ -15,6 +15,7 @@ pub mod tag {
     pub const READY: u8 = b'R';
     pub const QUERY: u8 = b'Q';
     pub const PREPARE: u8 = b'P';
+    pub const MANY: u8 = b'M';
     pub const TERMINATE: u8 = b'X';
     pub const DESCRIPTION: u8 = b'D';
     pub const BATCH: u8 = b'B';
@@ -47,6 +48,9 @@ pub struct BackendError {
     pub hint: Option<String>,
     pub backend_code: Option<i64>,
     pub in_transaction: bool,
+    /// For an `M` request: the index, in its list, of the parameter tuple
+    /// that failed, when the backend can tell.
+    pub row: Option<usize>,
 }
 
 impl std::fmt::Display for BackendError {
@@ -107,6 +111,11 @@ pub fn parse_error(payload: &[u8]) -> Result<BackendError, MarshalError> {
         hint: r.opt_str()?.map(str::to_owned),
         backend_code: r.opt_int()?,
         in_transaction: r.bool()?,
+        row: if n > 6 {
+            r.opt_int()?.and_then(|i| usize::try_from(i).ok())
+        } else {
+            None
+        },
     })
 }
 
@@ -242,6 +251,40 @@ impl WorkerConfig {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// An `E` frame with the marshal writer's encoding of its tuple.
+    fn error_payload(fields: usize, row: Option<i64>) -> Vec<u8> {
+        let mut buf = Vec::new();
+        let mut w = super::super::marshal::Writer { buf: &mut buf };
+        w.tuple_header(fields);
+        w.str("23505");
+        w.str("duplicate key value violates unique constraint");
+        w.none();
+        w.none();
+        w.int(2067);
+        w.bool(true);
+        if fields > 6 {
+            match row {
+                Some(i) => w.int(i),
+                None => w.none(),
+            }
+        }
+        buf
+    }
+
+    #[test]
+    fn error_frames_carry_the_failed_row_of_an_m_request() {
+        let plain = parse_error(&error_payload(6, None)).unwrap();
+        assert_eq!(plain.sqlstate, "23505");
+        assert_eq!(plain.backend_code, Some(2067));
+        assert!(plain.in_transaction);
+        assert_eq!(plain.row, None);
+        assert_eq!(
+            parse_error(&error_payload(7, Some(3))).unwrap().row,
+            Some(3)
+        );
+        assert_eq!(parse_error(&error_payload(7, None)).unwrap().row, None);
+    }
 
     fn value(config: &WorkerConfig) -> serde_json::Value {
         serde_json::from_str(&config.to_json()).expect("valid JSON")
