@@ -206,7 +206,9 @@ pub async fn table_columns(
         _ if catalog_table => "SELECT name, type FROM pragma_table_info(?) -- pg_catalog.",
         crate::translate::Dialect::Sqlite => "SELECT name, type FROM pragma_table_info(?)",
         crate::translate::Dialect::Iris => {
-            "SELECT COLUMN_NAME, DATA_TYPE FROM INFORMATION_SCHEMA.COLUMNS WHERE TABLE_SCHEMA = ? AND LOWER(TABLE_NAME) = LOWER(?)"
+            // In table order: COPY without a column list and INSERT without
+            // one go by position.
+            "SELECT COLUMN_NAME, DATA_TYPE FROM INFORMATION_SCHEMA.COLUMNS WHERE TABLE_SCHEMA = ? AND LOWER(TABLE_NAME) = LOWER(?) ORDER BY ORDINAL_POSITION"
         }
     };
     let schema = &shared.config().iris.schema.clone();

@@ -36,6 +36,8 @@ pub struct PreparedStatement {
     pub param_types: Vec<Type>,
     /// `None`: the backend cannot say before running it.
     pub columns: Option<Arc<Vec<ResultColumn>>>,
+    /// A COPY statement: what it runs (Execute hands it to `copy`).
+    pub(crate) copy: Option<Arc<crate::frontend::copy::plan::CopyPlan>>,
 }
 
 pub type Statement = Arc<PreparedStatement>;

@@ -5,6 +5,7 @@ pub mod accept_backoff;
 pub mod auth;
 pub mod columns;
 pub mod connection;
+pub mod copy;
 pub mod describe;
 pub mod errors;
 pub mod extended;

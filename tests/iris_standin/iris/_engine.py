@@ -168,7 +168,8 @@ class Prepared:
 # The lenient stand-in's INFORMATION_SCHEMA.COLUMNS (the columns iriswire reads).
 _LENIENT_COLUMNS = (
     "(SELECT 'SQLUser' AS TABLE_SCHEMA, m.name AS TABLE_NAME, p.name AS COLUMN_NAME, "
-    "lower(p.type) AS DATA_TYPE FROM sqlite_master m, pragma_table_info(m.name) p "
+    "lower(p.type) AS DATA_TYPE, p.cid + 1 AS ORDINAL_POSITION "
+    "FROM sqlite_master m, pragma_table_info(m.name) p "
     "WHERE m.type = 'table')")
 
 
