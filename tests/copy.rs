@@ -209,7 +209,8 @@ async fn copy_in_a_transaction_goes_with_it() {
     assert_eq!(count(&c, "t").await, 0);
 }
 
-/// Backend messages until ReadyForQuery: (type, fields of an ErrorResponse).
+/// Backend messages until ReadyForQuery or CopyInResponse: (type, fields of
+/// an ErrorResponse, or a DataRow's first value as field `D`).
 fn read_messages(s: &mut std::net::TcpStream) -> Vec<(u8, Vec<(u8, String)>)> {
     use std::io::Read;
     let mut out = Vec::new();
@@ -224,6 +225,8 @@ fn read_messages(s: &mut std::net::TcpStream) -> Vec<(u8, Vec<(u8, String)>)> {
                 .filter(|f| !f.is_empty())
                 .map(|f| (f[0], String::from_utf8_lossy(&f[1..]).into_owned()))
                 .collect()
+        } else if head[0] == b'D' {
+            vec![(b'D', String::from_utf8_lossy(&body[6..]).into_owned())]
         } else {
             vec![]
         };
@@ -264,6 +267,30 @@ fn copy_fail_from_the_client_rolls_the_copy_back() {
     let (types, codes) = read_until_ready(&mut s);
     assert!(codes.is_empty(), "{codes:?}");
     assert!(types.contains(&b'D'));
+}
+
+#[test]
+fn a_query_during_copy_in_ends_the_copy() {
+    let server = Server::start();
+    let mut s = startup(server.port);
+    s.write_all(&message(b'Q', format!("{TABLE}\0").as_bytes()))
+        .unwrap();
+    read_until_ready(&mut s);
+    s.write_all(&message(b'Q', b"COPY t FROM STDIN\0")).unwrap();
+    assert_eq!(read_messages(&mut s).last().unwrap().0, b'G');
+    s.write_all(&message(b'd', b"1\ta\t1\n")).unwrap();
+    s.write_all(&message(b'Q', b"SELECT 1\0")).unwrap();
+    let (_, codes) = read_until_ready(&mut s);
+    assert_eq!(codes, vec!["08P01".to_owned()]);
+    s.write_all(&message(b'Q', b"SELECT count(*) FROM t\0"))
+        .unwrap();
+    let end = read_messages(&mut s);
+    let row = end.iter().find(|(t, _)| *t == b'D').expect("a row");
+    assert_eq!(
+        row.1,
+        vec![(b'D', "0".to_owned())],
+        "the COPY's row is gone"
+    );
 }
 
 #[tokio::test]
