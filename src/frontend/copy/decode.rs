@@ -62,6 +62,7 @@ pub(crate) struct Decoder {
     /// `input[start..]` is not consumed yet.
     start: usize,
     line: u64,
+    scan: LineScan,
     stage: Stage,
     values: Vec<u8>,
     fields: Vec<Option<(usize, usize)>>,
@@ -84,6 +85,7 @@ impl Decoder {
             input: Vec::new(),
             start: 0,
             line: 0,
+            scan: LineScan::default(),
             stage,
             values: Vec::new(),
             fields: Vec::new(),
@@ -141,10 +143,10 @@ impl Decoder {
             }
             let rest = &self.input[self.start..];
             let csv = self.options.format == Format::Csv;
-            let (len, consumed) = match line_end(rest, csv, &self.options) {
+            let (len, consumed) = match line_end(rest, csv, &self.options, &mut self.scan) {
                 Some(nl) => (nl, nl + 1),
                 None if at_end && !rest.is_empty() => {
-                    if csv && in_quotes_at_end(rest, &self.options) {
+                    if csv && self.scan.in_quotes {
                         self.line += 1;
                         return Err(self
                             .error(BAD_COPY_FILE_FORMAT, "unterminated CSV quoted field".into()));
@@ -155,6 +157,7 @@ impl Decoder {
             };
             let from = self.start;
             self.start += consumed;
+            self.scan = LineScan::default();
             self.line += 1;
             let mut end = from + len;
             if end > from && self.input[end - 1] == b'\r' {
@@ -479,14 +482,28 @@ impl Decoder {
     }
 }
 
-/// Where the current line ends (its `\n`), if the input holds all of it.
-/// Text: a newline after a backslash is data. CSV: a newline inside
-/// quotes is data.
-fn line_end(rest: &[u8], csv: bool, o: &CopyOptions) -> Option<usize> {
+/// How far the current line has been scanned for its end: a line that
+/// arrives in many CopyData messages is scanned once, not once a message.
+#[derive(Debug, Default, Clone, Copy)]
+struct LineScan {
+    /// Offset (from the line's start) scanning resumes at.
+    pos: usize,
+    /// CSV: inside a quoted field there.
+    in_quotes: bool,
+}
+
+/// Where the current line ends (its `\n`), if the input holds all of it,
+/// resuming `scan`. Text: a newline after a backslash is data. CSV: a
+/// newline inside quotes is data.
+fn line_end(rest: &[u8], csv: bool, o: &CopyOptions, scan: &mut LineScan) -> Option<usize> {
     if !csv {
-        let mut from = 0;
+        let mut from = scan.pos;
         loop {
-            let nl = from + rest[from..].iter().position(|&c| c == b'\n')?;
+            let Some(p) = rest[from..].iter().position(|&c| c == b'\n') else {
+                scan.pos = rest.len();
+                return None;
+            };
+            let nl = from + p;
             let backslashes = rest[..nl].iter().rev().take_while(|&&c| c == b'\\').count();
             if backslashes % 2 == 0 {
                 return Some(nl);
@@ -494,12 +511,14 @@ fn line_end(rest: &[u8], csv: bool, o: &CopyOptions) -> Option<usize> {
             from = nl + 1;
         }
     }
-    let mut in_quotes = false;
-    let mut i = 0;
+    let mut i = scan.pos;
+    let mut in_quotes = scan.in_quotes;
     while i < rest.len() {
         let c = rest[i];
-        if in_quotes && c == o.escape && o.escape != o.quote && i + 1 < rest.len() {
-            let next = rest[i + 1];
+        if in_quotes && c == o.escape && o.escape != o.quote {
+            let Some(&next) = rest.get(i + 1) else {
+                break; // what it escapes has not arrived yet
+            };
             if next == o.quote || next == o.escape {
                 i += 2;
                 continue;
@@ -512,24 +531,8 @@ fn line_end(rest: &[u8], csv: bool, o: &CopyOptions) -> Option<usize> {
         }
         i += 1;
     }
+    *scan = LineScan { pos: i, in_quotes };
     None
-}
-
-fn in_quotes_at_end(rest: &[u8], o: &CopyOptions) -> bool {
-    let mut in_quotes = false;
-    let mut i = 0;
-    while i < rest.len() {
-        let c = rest[i];
-        if in_quotes && c == o.escape && o.escape != o.quote && i + 1 < rest.len() {
-            i += 2;
-            continue;
-        }
-        if c == o.quote {
-            in_quotes = !in_quotes;
-        }
-        i += 1;
-    }
-    in_quotes
 }
 
 /// Resolves the escape after a backslash at `line[i - 1]`; returns where
@@ -697,6 +700,25 @@ mod tests {
             (e.message.as_str(), e.line),
             ("unterminated CSV quoted field", 2)
         );
+    }
+
+    #[test]
+    fn a_long_line_in_tiny_messages_is_scanned_once() {
+        // Quadratic rescanning would take minutes here.
+        let value = "x\\\"".repeat(100_000);
+        let csv = format!("1,\"{}\"\n", value.replace('"', "\"\""));
+        let mut d = decoder("(FORMAT csv)", &["a", "b"]);
+        let chunks: Vec<&[u8]> = csv.as_bytes().chunks(3).collect();
+        let got = rows(&mut d, &chunks).unwrap();
+        assert_eq!(got, vec![(1, vec![s("1"), s(&value)])]);
+        let text = format!("1\t{}\n", "y\\\\".repeat(100_000));
+        let mut d = decoder("", &["a", "b"]);
+        let chunks: Vec<&[u8]> = text.as_bytes().chunks(3).collect();
+        let got = rows(&mut d, &chunks).unwrap();
+        assert_eq!(got[0].1[1].as_deref(), Some("y\\".repeat(100_000).as_str()));
+        let mut d = decoder("(FORMAT csv, ESCAPE '\\')", &["a"]);
+        let got = rows(&mut d, &[b"\"a\\", b"\"b\"\n"]).unwrap();
+        assert_eq!(got, vec![(1, vec![s("a\"b")])]);
     }
 
     #[test]

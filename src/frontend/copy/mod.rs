@@ -33,7 +33,7 @@ use pgwire::messages::PgWireBackendMessage;
 use pgwire::messages::copy::{CopyData, CopyDone, CopyFail, CopyInResponse};
 
 use super::handler::{Handler, PreparedStatement, complete, slot};
-use super::transaction::{ABORTED, in_transaction, txn_status};
+use super::transaction::{ABORTED, in_transaction, note_failure, txn_status};
 use crate::frontend::errors::{
     FEATURE_NOT_SUPPORTED, IN_FAILED_SQL_TRANSACTION, PROTOCOL_VIOLATION, QUERY_CANCELED, error,
 };
@@ -106,6 +106,7 @@ impl Handler {
         }
         .await;
         if !is_receiving(client) {
+            release_if_idle(&self.shared, s);
             self.record_copy(s, started, &r, sql);
         }
         r
@@ -118,8 +119,12 @@ impl Handler {
         s: &mut Session,
         sql: &str,
     ) -> PgWireResult<PreparedStatement> {
-        let plan = plan::plan(&self.shared, s, sql).await?;
+        let plan = plan::plan(&self.shared, s, sql).await;
+        if plan.is_err() {
+            note_failure(s);
+        }
         release_if_idle(&self.shared, s);
+        let plan = plan?;
         Ok(PreparedStatement {
             sql: sql.into(),
             translation: plan.translation.clone(),
@@ -166,6 +171,11 @@ impl Handler {
         }
         .await;
         if !is_receiving(client) {
+            if r.is_err() {
+                // As any failed statement: it aborts the transaction block.
+                note_failure(s);
+            }
+            release_if_idle(&self.shared, s);
             self.record_copy(s, started, &r, &stmt.sql);
         }
         r
