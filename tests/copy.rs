@@ -6,6 +6,8 @@
 mod common;
 
 use std::io::Write;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use bytes::Bytes;
 use common::wire::{message, read_until_ready, startup};
@@ -85,6 +87,70 @@ async fn tokio_postgres_binary_copy_in_and_out() {
     assert_eq!(chunks.len(), 2500);
     assert!(chunks.iter().any(|l| &l[..] == b"0\t\\N\t0\n"));
     assert!(chunks.iter().any(|l| &l[..] == b"1\tname 1\\t\\\\\t0.25\n"));
+}
+
+/// The server's peak RSS, sampled every 20 ms while `f` runs.
+async fn peak_rss_during<F: std::future::Future<Output = ()>>(server: &Server, f: F) -> u64 {
+    let peak = Arc::new(AtomicU64::new(server.rss_bytes()));
+    let done = Arc::new(AtomicBool::new(false));
+    let pid = server.pid();
+    let sampler = {
+        let (peak, done) = (peak.clone(), done.clone());
+        std::thread::spawn(move || {
+            while !done.load(Ordering::Relaxed) {
+                if let Ok(s) = std::fs::read_to_string(format!("/proc/{pid}/status"))
+                    && let Some(kb) = s
+                        .lines()
+                        .find(|l| l.starts_with("VmRSS:"))
+                        .and_then(|l| l.split_whitespace().nth(1))
+                        .and_then(|v| v.parse::<u64>().ok())
+                {
+                    peak.fetch_max(kb * 1024, Ordering::Relaxed);
+                }
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+        })
+    };
+    f.await;
+    done.store(true, Ordering::Relaxed);
+    sampler.join().unwrap();
+    peak.load(Ordering::Relaxed)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_large_copy_in_streams_with_bounded_memory() {
+    const ROWS: usize = 600_000;
+    let server = Server::start();
+    let c = connect(&server, "big").await;
+    c.batch_execute(TABLE).await.unwrap();
+    let pad = "p".repeat(80);
+    let mut sent = 0usize;
+    let peak = peak_rss_during(&server, async {
+        let sink = c.copy_in::<_, Bytes>("COPY t FROM STDIN").await.unwrap();
+        futures::pin_mut!(sink);
+        let mut chunk = String::new();
+        for i in 0..ROWS {
+            chunk.push_str(&format!("{i}\t{pad} {i}\t{i}.5\n"));
+            if chunk.len() > 64 * 1024 {
+                sent += chunk.len();
+                sink.send(Bytes::from(std::mem::take(&mut chunk)))
+                    .await
+                    .unwrap();
+            }
+        }
+        sent += chunk.len();
+        sink.send(Bytes::from(chunk)).await.unwrap();
+        assert_eq!(sink.finish().await.unwrap(), ROWS as u64);
+    })
+    .await;
+    eprintln!(
+        "COPY of {} MiB: peak server RSS {} MiB",
+        sent >> 20,
+        peak >> 20
+    );
+    assert!(sent > 48 << 20);
+    assert!(peak < 40 << 20, "peak RSS {peak} bytes: the input was held");
+    assert_eq!(count(&c, "t").await, ROWS as i64);
 }
 
 #[tokio::test]

@@ -54,6 +54,19 @@ def test_psql_copy_text_and_csv_files(iriswire_server, dbname, tmp_path):
     assert out.read_text().splitlines() == [
         "id;name;score", "1;one;1.5", "2;NULL;2", "3;tab\there;-1",
         '4;"pipe|and ""quotes""";NULL', "5;NULL;0.25"]
+    # The text format with a header, its own delimiter and NULL, and back.
+    round_trip = tmp_path / "round_trip.txt"
+    psql(iriswire_server, dbname, "-c",
+         f"\\copy t to '{round_trip}' with (header, delimiter '|', null 'nil')")
+    lines = round_trip.read_text().splitlines()
+    assert lines[:3] == ["id|name|score", "1|one|1.5", "2|nil|2"]
+    assert lines[4] == '4|pipe\\|and "quotes"|nil'
+    psql(iriswire_server, dbname, "-c", TABLE.replace(" t ", " t2 "))
+    r = psql(iriswire_server, dbname, "-c",
+             f"\\copy t2 from '{round_trip}' with (header, delimiter '|', null 'nil')")
+    assert r.stdout.strip() == "COPY 5"
+    assert rows(iriswire_server, dbname, "SELECT * FROM t2 ORDER BY id") == \
+        rows(iriswire_server, dbname, "SELECT * FROM t ORDER BY id")
     # The old syntax psql passes on as typed.
     out_text = tmp_path / "out.tsv"
     psql(iriswire_server, dbname, "-c", f"\\copy t (id, name) to '{out_text}'")
