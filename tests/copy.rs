@@ -273,6 +273,23 @@ async fn copy_in_a_transaction_goes_with_it() {
     assert_eq!(e.as_db_error().unwrap().code().code(), "25P02");
     c.batch_execute("ROLLBACK").await.unwrap();
     assert_eq!(count(&c, "t").await, 0);
+
+    // A COMMIT of the COPY's own transaction that fails rolls it back.
+    c.batch_execute(
+        "CREATE TABLE parent (id integer PRIMARY KEY); \
+         CREATE TABLE child (pid integer REFERENCES parent (id) DEFERRABLE INITIALLY DEFERRED)",
+    )
+    .await
+    .unwrap();
+    let e = copy_text(&c, "COPY child FROM STDIN", "1\n")
+        .await
+        .unwrap_err();
+    assert_eq!(e.as_db_error().unwrap().code().code(), "23503");
+    assert_eq!(
+        count(&c, "child").await,
+        0,
+        "and the session is not left aborted"
+    );
 }
 
 /// Backend messages until ReadyForQuery or CopyInResponse: (type, fields of

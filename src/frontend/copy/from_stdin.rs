@@ -87,8 +87,10 @@ impl CopyIn {
         self.send_batch(h, s).await?;
         self.settle(h, s).await?;
         if self.began {
-            self.began = false;
+            // A COMMIT that fails (a deferred constraint) leaves the
+            // transaction to `abort`'s ROLLBACK.
             run_control(s, "COMMIT").await?;
+            self.began = false;
         }
         Ok(self.rows)
     }
