@@ -38,6 +38,9 @@ class WorkerError(Exception):
         self.table = None
         self.column = None
         self.constraint = None
+        # For an ``M`` request: the index of the parameter tuple that failed,
+        # when the driver can tell (sent as the ``E`` frame's seventh field).
+        self.row = None
 
 
 class ProtocolError(Exception):
@@ -94,10 +97,12 @@ def frame(tag, payload):
 
 
 def error_frame(error, in_transaction):
-    return frame(b"E", dumps((
-        error.sqlstate, error.message, error.detail, error.hint,
-        error.backend_code, bool(in_transaction),
-        error.schema, error.table, error.column, error.constraint)))
+    fields = (error.sqlstate, error.message, error.detail, error.hint,
+              error.backend_code, bool(in_transaction),
+              error.schema, error.table, error.column, error.constraint)
+    if error.row is not None:
+        fields += (error.row,)
+    return frame(b"E", dumps(fields))
 
 
 def batch_frames(rows):
@@ -121,6 +126,20 @@ def parse_query(payload):
     except (IndexError, struct.error, UnicodeDecodeError, ValueError, EOFError, TypeError) as exc:
         raise WorkerError("08P01", "malformed Q request: %s" % exc)
     return flags, sql, params
+
+
+def parse_many(payload):
+    """``(sql, rows)`` of an ``M`` payload: the statement and its list of
+    parameter tuples; 08P01 when it is malformed."""
+    try:
+        (sql_length,) = _SQL_LENGTH.unpack_from(payload, 0)
+        sql = payload[4:4 + sql_length].decode("utf-8")
+        rows = marshal.loads(payload[4 + sql_length:])
+    except (IndexError, struct.error, UnicodeDecodeError, ValueError, EOFError, TypeError) as exc:
+        raise WorkerError("08P01", "malformed M request: %s" % exc)
+    if not isinstance(rows, list):
+        raise WorkerError("08P01", "malformed M request: the parameters are not a list")
+    return sql, rows
 
 
 def parse_prepare(payload):

@@ -14,7 +14,7 @@ from .drivers import DRIVERS
 from .drivers.base import Driver
 from .protocol import (
     FLAG_DESCRIBE, PROTOCOL_VERSION, Channel, ProtocolError, WorkerError, batch_frames, dumps,
-    error_frame, frame, log, parse_prepare, parse_query)
+    error_frame, frame, log, parse_many, parse_prepare, parse_query)
 
 DEFAULT_BATCH_ROWS = 512
 
@@ -29,7 +29,7 @@ class Worker:
         self._driver = driver
         self._batch_rows = batch_rows
         self._canceller = canceller
-        self._handlers = {b"Q": self._query, b"P": self._prepare, b"Z": self._reset}
+        self._handlers = {b"Q": self._query, b"P": self._prepare, b"M": self._many, b"Z": self._reset}
         self._catalog = None
 
     def _route(self, sql):
@@ -112,6 +112,14 @@ class Worker:
         if rowcount is None:
             rowcount = driver.rowcount()
         send(parts + frame(b"C", dumps((rowcount, self._driver.in_transaction()))))
+
+    def _many(self, payload):
+        """One statement, run once per parameter tuple (COPY FROM STDIN's
+        batches): answered with ``C`` and the rows changed, or ``E`` naming
+        the tuple that failed. Never routed to the catalog."""
+        sql, rows = parse_many(payload)
+        count = self._driver.execute_many(sql, rows)
+        self._channel.send(frame(b"C", dumps((count, self._driver.in_transaction()))))
 
     def _prepare(self, payload):
         driver, sql = self._route(parse_prepare(payload))

@@ -19,6 +19,8 @@ pub mod tag {
     pub const PREPARE: u8 = b'P';
     /// The worker changes hands: drop what the last session left behind.
     pub const RESET: u8 = b'Z';
+    /// One statement for a list of parameter tuples (COPY FROM STDIN).
+    pub const MANY: u8 = b'M';
     pub const TERMINATE: u8 = b'X';
     pub const DESCRIPTION: u8 = b'D';
     pub const BATCH: u8 = b'B';
@@ -54,6 +56,9 @@ pub struct BackendError {
     /// The object the error is about, as PostgreSQL's ErrorResponse names
     /// it (schema, table, column, constraint); sent for class 23.
     pub object: Box<ErrorObject>,
+    /// For an `M` request: the index, in its list, of the parameter tuple
+    /// that failed, when the backend can tell.
+    pub row: Option<usize>,
 }
 
 /// PostgreSQL's `s`, `t`, `c` and `n` ErrorResponse fields.
@@ -124,8 +129,10 @@ pub fn parse_error(payload: &[u8]) -> Result<BackendError, MarshalError> {
         backend_code: r.opt_int()?,
         in_transaction: r.bool()?,
         object: Box::default(),
+        row: None,
     };
-    // Four more fields since the object was added; older workers stop at six.
+    // Fields added since: the object (four), then the failing row of an
+    // `M` request; an older worker stops at six.
     if n >= 10 {
         let mut field = || r.opt_str().map(|s| s.map(str::to_owned));
         e.object = Box::new(ErrorObject {
@@ -134,6 +141,9 @@ pub fn parse_error(payload: &[u8]) -> Result<BackendError, MarshalError> {
             column: field()?,
             constraint: field()?,
         });
+    }
+    if n >= 11 {
+        e.row = r.opt_int()?.and_then(|i| usize::try_from(i).ok());
     }
     Ok(e)
 }
@@ -279,6 +289,44 @@ impl WorkerConfig {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// An `E` frame with the marshal writer's encoding of its tuple.
+    fn error_payload(fields: usize, row: Option<i64>) -> Vec<u8> {
+        let mut buf = Vec::new();
+        let mut w = super::super::marshal::Writer { buf: &mut buf };
+        w.tuple_header(fields);
+        w.str("23505");
+        w.str("duplicate key value violates unique constraint");
+        w.none();
+        w.none();
+        w.int(2067);
+        w.bool(true);
+        if fields > 6 {
+            // The object fields come first, then the row.
+            for _ in 0..4 {
+                w.none();
+            }
+            match row {
+                Some(i) => w.int(i),
+                None => w.none(),
+            }
+        }
+        buf
+    }
+
+    #[test]
+    fn error_frames_carry_the_failed_row_of_an_m_request() {
+        let plain = parse_error(&error_payload(6, None)).unwrap();
+        assert_eq!(plain.sqlstate, "23505");
+        assert_eq!(plain.backend_code, Some(2067));
+        assert!(plain.in_transaction);
+        assert_eq!(plain.row, None);
+        assert_eq!(
+            parse_error(&error_payload(11, Some(3))).unwrap().row,
+            Some(3)
+        );
+        assert_eq!(parse_error(&error_payload(11, None)).unwrap().row, None);
+    }
 
     fn value(config: &WorkerConfig) -> serde_json::Value {
         serde_json::from_str(&config.to_json()).expect("valid JSON")

@@ -226,7 +226,7 @@ impl Worker {
         if let Err(e) = encode_params(&mut Writer { buf: &mut self.out }) {
             return Ok(Err(e));
         }
-        self.send_out().await?;
+        self.send_out(&[]).await?;
         self.uses += 1;
         Ok(Ok(()))
     }
@@ -238,7 +238,7 @@ impl Worker {
         self.out.clear();
         self.out.push(tag::RESET);
         self.out.extend_from_slice(&[0; 4]);
-        self.send_out().await?;
+        self.send_out(&[]).await?;
         let outcome = match self.read_raw().await? {
             tag::COMPLETE => {
                 let (_, in_txn) = protocol::parse_complete(&self.frame)?;
@@ -257,6 +257,30 @@ impl Worker {
         Ok(outcome)
     }
 
+    /// Starts one statement run once per parameter tuple (an `M` request):
+    /// `items` holds `rows` marshal tuples, written back to back. Read its
+    /// answer, `Complete` with the rows changed or `Error`, with
+    /// [`Worker::next_frame`].
+    pub async fn start_many(
+        &mut self,
+        sql: &str,
+        rows: usize,
+        items: &[u8],
+    ) -> Result<(), BridgeError> {
+        self.out.clear();
+        self.out.push(tag::MANY);
+        self.out.extend_from_slice(&[0; 4]);
+        self.out
+            .extend_from_slice(&(sql.len() as u32).to_be_bytes());
+        self.out.extend_from_slice(sql.as_bytes());
+        // A marshal list header; the tuples follow as they are.
+        self.out.push(b'[');
+        self.out.extend_from_slice(&(rows as u32).to_le_bytes());
+        self.send_out(items).await?;
+        self.uses += 1;
+        Ok(())
+    }
+
     /// Describes a statement without executing it.
     pub async fn prepare(
         &mut self,
@@ -266,7 +290,7 @@ impl Worker {
         self.out.push(tag::PREPARE);
         self.out.extend_from_slice(&[0; 4]);
         self.out.extend_from_slice(sql.as_bytes());
-        self.send_out().await?;
+        self.send_out(&[]).await?;
         match self.read_raw().await? {
             tag::PREPARED => {
                 self.busy = false;
@@ -282,17 +306,23 @@ impl Worker {
         }
     }
 
-    async fn send_out(&mut self) -> Result<(), BridgeError> {
+    /// Writes the request in `out`, followed by `tail` (a payload too large
+    /// to be worth copying into `out`).
+    async fn send_out(&mut self, tail: &[u8]) -> Result<(), BridgeError> {
         if self.busy || self.broken {
             return Err(BridgeError::Protocol(
                 "request on a worker that is still answering".into(),
             ));
         }
-        let len = (self.out.len() - 5) as u32;
+        let len = (self.out.len() - 5 + tail.len()) as u32;
         self.out[1..5].copy_from_slice(&len.to_be_bytes());
         self.busy = true;
-        self.largest_request = self.largest_request.max(self.out.len());
-        if let Err(e) = self.stdin.write_all(&self.out).await {
+        self.largest_request = self.largest_request.max(self.out.len() + tail.len());
+        let mut written = self.stdin.write_all(&self.out).await;
+        if written.is_ok() && !tail.is_empty() {
+            written = self.stdin.write_all(tail).await;
+        }
+        if let Err(e) = written {
             self.broken = true;
             return Err(e.into());
         }

@@ -194,7 +194,7 @@ pub async fn table_columns(
         crate::translate::Dialect::Iris => {
             // DATA_TYPE is the bare name (`numeric`); the scale is in
             // NUMERIC_SCALE, as on real IRIS (iris-rules.md).
-            "SELECT COLUMN_NAME, DATA_TYPE, NUMERIC_PRECISION, NUMERIC_SCALE FROM \"INFORMATION_SCHEMA\".COLUMNS WHERE TABLE_SCHEMA = ? AND LOWER(TABLE_NAME) = LOWER(?)"
+            "SELECT COLUMN_NAME, DATA_TYPE, NUMERIC_PRECISION, NUMERIC_SCALE FROM \"INFORMATION_SCHEMA\".COLUMNS WHERE TABLE_SCHEMA = ? AND LOWER(TABLE_NAME) = LOWER(?) ORDER BY ORDINAL_POSITION"
         }
     };
     let schema = &shared.config().iris.schema.clone();

@@ -115,8 +115,8 @@ pub async fn run(
     let startup = handlers.startup.clone();
     let simple = handlers.handler.clone();
     let extended = handlers.handler.clone();
-    // COPY is not supported; CancelRequests are answered above, never by pgwire.
-    let copy = Arc::new(pgwire::api::NoopHandler);
+    let copy = handlers.handler.clone();
+    // CancelRequests are answered above, never by pgwire.
     let cancel = Arc::new(pgwire::api::NoopHandler);
     let mut phase = shared.lifecycle.subscribe();
     // Idle-timeout deadline, armed at each idle point (`None`: off).
@@ -211,10 +211,21 @@ pub async fn run(
             }
             _ => {}
         }
-        let ends_request = matches!(
-            msg,
-            PgWireFrontendMessage::Query(_) | PgWireFrontendMessage::Sync(_)
-        );
+        // In copy-in mode (COPY FROM STDIN) pgwire ignores Sync; CopyDone
+        // and CopyFail end a COPY of the simple protocol, and copy messages
+        // outside copy-in mode are dropped.
+        let copying = match socket.state() {
+            PgWireConnectionState::CopyInProgress(extended) => Some(extended),
+            _ => None,
+        };
+        let ends_request = match (&msg, copying) {
+            (PgWireFrontendMessage::Query(_) | PgWireFrontendMessage::Sync(_), None) => true,
+            (PgWireFrontendMessage::CopyDone(_) | PgWireFrontendMessage::CopyFail(_), c) => {
+                c != Some(true)
+            }
+            (PgWireFrontendMessage::CopyData(_), None) => true,
+            _ => false,
+        };
         let is_extended = match socket.state() {
             PgWireConnectionState::CopyInProgress(ext) => ext,
             _ => msg.is_extended_query(),
@@ -234,6 +245,10 @@ pub async fn run(
         )
         .await
         {
+            if copying.is_some() {
+                // Copy-in mode ended by a message that does not belong to it.
+                handlers.handler.abandon_copy(&mut socket).await;
+            }
             let fatal = e.is_fatal();
             if logging_in && fatal {
                 metrics.login_refused(&e);
@@ -241,6 +256,13 @@ pub async fn run(
             if process_error(&mut socket, e, is_extended).await.is_err() || fatal {
                 break None;
             }
+        }
+        match (socket.state(), copying) {
+            // A COPY FROM STDIN started: the client is mid-request until it ends.
+            (PgWireConnectionState::CopyInProgress(_), _) => in_batch = true,
+            // A simple-protocol COPY ended by an error (ReadyForQuery sent).
+            (PgWireConnectionState::ReadyForQuery, Some(false)) => in_batch = false,
+            _ => {}
         }
         if !in_batch && client.state() != ClientState::Login {
             let in_txn = socket.transaction_status() != TransactionStatus::Idle;

@@ -4,6 +4,7 @@
 
 pub const ACTIVE_SQL_TRANSACTION: &str = "25001";
 pub const ADMIN_SHUTDOWN: &str = "57P01";
+pub const BAD_COPY_FILE_FORMAT: &str = "22P04";
 pub const CANNOT_CONNECT_NOW: &str = "57P03";
 pub const CHARACTER_NOT_IN_REPERTOIRE: &str = "22021";
 pub const CONFIG_FILE_ERROR: &str = "F0000";

@@ -324,6 +324,16 @@ impl ExtendedQueryHandler for Handler {
             .take()
             .ok_or_else(|| error(PROTOCOL_VIOLATION, "session busy"))?;
         self.wait_unpaused(&s).await;
+        if let Some(plan) = &portal.statement.statement.copy {
+            // COPY records its own metrics: it may end with a later CopyDone.
+            let r = self
+                .execute_copy(client, &mut s, &portal.statement.statement, plan)
+                .await;
+            let status = txn_status(&s);
+            slot.put(s);
+            client.set_transaction_status(status);
+            return r;
+        }
         let max_rows = message.max_rows.max(0) as usize;
         let started = std::time::Instant::now();
         let resumed = s.active.as_ref().is_some_and(|a| a.name == portal.name);

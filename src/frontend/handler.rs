@@ -40,6 +40,8 @@ pub struct PreparedStatement {
     /// Session SQL (PREPARE, EXECUTE, DECLARE, FETCH, ...): run by
     /// iriswire itself at Execute.
     pub session_sql: Option<Arc<PreparedSessionSql>>,
+    /// A COPY statement: what it runs (Execute hands it to `copy`).
+    pub(crate) copy: Option<Arc<crate::frontend::copy::plan::CopyPlan>>,
 }
 
 pub type Statement = Arc<PreparedStatement>;

@@ -5,6 +5,7 @@ pub(crate) mod accept_backoff;
 pub mod auth;
 pub(crate) mod columns;
 pub(crate) mod connection;
+pub(crate) mod copy;
 pub(crate) mod cursor_rows;
 pub(crate) mod cursor_wire;
 pub(crate) mod cursors;

@@ -26,6 +26,9 @@ impl Handler {
         sql: &str,
         client_types: &[u32],
     ) -> PgWireResult<PreparedStatement> {
+        if crate::frontend::copy::is_copy(sql) {
+            return self.prepare_copy(s, sql).await;
+        }
         let shared = &self.shared;
         let t = shared
             .translations
@@ -181,6 +184,7 @@ impl Handler {
                 .collect(),
             columns,
             session_sql: None,
+            copy: None,
         })
     }
 }

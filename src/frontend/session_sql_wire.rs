@@ -163,6 +163,7 @@ impl Handler {
                 command,
                 query_columns,
             })),
+            copy: None,
         })
     }
 
@@ -221,6 +222,7 @@ impl Handler {
                     param_types: stmt.param_types.clone(),
                     columns: prepared.query_columns.clone(),
                     session_sql: None,
+                    copy: None,
                 };
                 let fmt = &portal.parameter_format;
                 self.declare(client, s, d, &query, &portal.parameters, &|i| {

@@ -167,7 +167,8 @@ impl SimpleQueryHandler for Handler {
                 .await
                 .map_err(Into::into);
         }
-        for sql in statements {
+        let count = statements.len();
+        for (i, sql) in statements.into_iter().enumerate() {
             if let Some(tag) = self.session_reset(client, &mut s, sql) {
                 if let Err(e) = complete(client, &tag).await {
                     result = Err(e);
@@ -175,34 +176,46 @@ impl SimpleQueryHandler for Handler {
                 }
                 continue;
             }
-            let started = std::time::Instant::now();
-            let (command, vector, r) = match session_sql::parse(sql) {
-                Some(parsed) => (
-                    Command::Other,
-                    None,
-                    self.run_session_sql(client, &mut s, parsed).await,
-                ),
-                None => match self.shared.translations.get(sql) {
-                    Ok(t) => (
-                        command_of(&t.kind),
-                        t.vector,
-                        self.simple_statement(client, &mut s, sql, t).await,
-                    ),
-                    Err(e) => (
+            let r = if crate::frontend::copy::is_copy(sql) {
+                // COPY records its own metrics: it may end with a later CopyDone.
+                let r = self.simple_copy(client, &mut s, sql, i + 1 == count).await;
+                if crate::frontend::copy::is_receiving(client) {
+                    // COPY FROM STDIN: the copy sub-protocol ends this Query.
+                    slot.put(s);
+                    return Ok(());
+                }
+                r
+            } else {
+                let started = std::time::Instant::now();
+                let (command, vector, r) = match session_sql::parse(sql) {
+                    Some(parsed) => (
                         Command::Other,
                         None,
-                        Err(error(e.sqlstate(), e.to_string())),
+                        self.run_session_sql(client, &mut s, parsed).await,
                     ),
-                },
+                    None => match self.shared.translations.get(sql) {
+                        Ok(t) => (
+                            command_of(&t.kind),
+                            t.vector,
+                            self.simple_statement(client, &mut s, sql, t).await,
+                        ),
+                        Err(e) => (
+                            Command::Other,
+                            None,
+                            Err(error(e.sqlstate(), e.to_string())),
+                        ),
+                    },
+                };
+                let elapsed = started.elapsed();
+                if let Some(v) = vector {
+                    self.vector_metrics(v, elapsed);
+                }
+                if let Some(st) = &s.stats {
+                    st.query(elapsed);
+                }
+                self.finished(command, elapsed, &r, &s.user, sql);
+                r
             };
-            let elapsed = started.elapsed();
-            if let Some(v) = vector {
-                self.vector_metrics(v, elapsed);
-            }
-            if let Some(st) = &s.stats {
-                st.query(elapsed);
-            }
-            self.finished(command, elapsed, &r, &s.user, sql);
             if let Err(e) = r {
                 let e = errors::with_syntax_position(e, &query.query, sql);
                 if s.worker.as_ref().is_some_and(|w| w.in_transaction) {

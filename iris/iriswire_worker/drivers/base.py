@@ -30,6 +30,13 @@ class Driver(Protocol):
         its columns and the ``fetch`` that reads them. With ``describe`` the
         columns carry declared types where the backend can tell."""
 
+    def execute_many(self, sql: str, rows: List[Tuple[Any, ...]]) -> int:
+        """Run one statement that returns no rows once per parameter tuple,
+        in order, stopping at the first failure; return the rows changed.
+        The failure's ``WorkerError`` has ``row`` set to the index of the
+        tuple that failed when the backend can tell. Opens no transaction of
+        its own: the caller runs it inside one."""
+
     def rowcount(self) -> int:
         """Rows changed by the last statement, once its rows are read; -1 when not applicable."""
 

@@ -131,6 +131,24 @@ class IrisEmbeddedDriver:
             return text.encode("latin-1") if binary else text
         return read
 
+    def execute_many(self, sql, rows):
+        self._result = None
+        with backend_errors(iris_exception):
+            statement = self._prepare(sql)  # once: each tuple only executes it
+        count = 0
+        for index, params in enumerate(rows):
+            try:
+                with backend_errors(iris_exception):
+                    result = statement._Execute(*[_objectscript_param(p) for p in params])
+                    if result._SQLCODE < 0:
+                        raise iris_error(result._SQLCODE, result._Message)
+            except WorkerError as error:
+                error.row = index
+                raise
+            count += result._ROWCOUNT
+        self._rowcount = count
+        return count
+
     def _fetch(self, count):
         result, converters, rows = self._result, self._converters, []
         with backend_errors(iris_exception):

@@ -70,6 +70,16 @@ class IrisNativeDriver:
             for index, c in enumerate(columns) if c[2] in _CONVERTED_CODES) or None
         return columns, self._fetch
 
+    def execute_many(self, sql, rows):
+        # The DB-API's executemany sends the batch at once; it does not say
+        # which tuple failed, so the error carries no row.
+        cursor = self._cursor
+        with backend_errors(iris_exception):
+            cursor.executemany(sql, rows)
+            count = cursor.rowcount
+        self._rowcount = count if count >= 0 else len(rows)
+        return self._rowcount
+
     def _fetch(self, count):
         with backend_errors(iris_exception):
             rows = self._cursor.fetchmany(count)

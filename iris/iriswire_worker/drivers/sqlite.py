@@ -111,6 +111,19 @@ class SqliteDriver:
             columns = tuple((d[0],) + c[1:] for d, c in zip(description, declared))
         return columns, self._fetch
 
+    def execute_many(self, sql, rows):
+        conn = self._conn
+        before = conn.total_changes
+        try:
+            with backend_errors(sqlite_error):
+                self._cursor.executemany(sql, rows)
+        except WorkerError as error:
+            # Each tuple before the failing one changed one row (COPY's plain
+            # INSERT; triggers would blur this), so the count names it.
+            error.row = conn.total_changes - before
+            raise
+        return conn.total_changes - before
+
     def _fetch(self, count):
         with backend_errors(sqlite_error):
             return self._cursor.fetchmany(count)

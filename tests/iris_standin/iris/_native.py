@@ -45,6 +45,16 @@ class _Cursor:
         else:
             self.rowcount = self._cursor.rowcount
 
+    def executemany(self, operation, seq_of_parameters):
+        """One statement per parameter tuple, stopping at the first error;
+        rowcount is the sum, as the real driver reports it."""
+        total = 0
+        for parameters in seq_of_parameters:
+            self.execute(operation, parameters)
+            total += max(self.rowcount, 0)
+        self.description = None
+        self.rowcount = total
+
     def fetchmany(self, size=1):
         if self._cursor is None:
             return []
