@@ -6,12 +6,10 @@
 mod common;
 
 use std::io::Write;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use bytes::Bytes;
 use common::wire::{message, read_until_ready, startup};
-use common::{Server, connect};
+use common::{Server, connect, peak_rss_during};
 use futures::{SinkExt, TryStreamExt};
 use tokio_postgres::binary_copy::{BinaryCopyInWriter, BinaryCopyOutStream};
 use tokio_postgres::types::Type;
@@ -87,34 +85,6 @@ async fn tokio_postgres_binary_copy_in_and_out() {
     assert_eq!(chunks.len(), 2500);
     assert!(chunks.iter().any(|l| &l[..] == b"0\t\\N\t0\n"));
     assert!(chunks.iter().any(|l| &l[..] == b"1\tname 1\\t\\\\\t0.25\n"));
-}
-
-/// The server's peak RSS, sampled every 20 ms while `f` runs.
-async fn peak_rss_during<F: std::future::Future<Output = ()>>(server: &Server, f: F) -> u64 {
-    let peak = Arc::new(AtomicU64::new(server.rss_bytes()));
-    let done = Arc::new(AtomicBool::new(false));
-    let pid = server.pid();
-    let sampler = {
-        let (peak, done) = (peak.clone(), done.clone());
-        std::thread::spawn(move || {
-            while !done.load(Ordering::Relaxed) {
-                if let Ok(s) = std::fs::read_to_string(format!("/proc/{pid}/status"))
-                    && let Some(kb) = s
-                        .lines()
-                        .find(|l| l.starts_with("VmRSS:"))
-                        .and_then(|l| l.split_whitespace().nth(1))
-                        .and_then(|v| v.parse::<u64>().ok())
-                {
-                    peak.fetch_max(kb * 1024, Ordering::Relaxed);
-                }
-                std::thread::sleep(std::time::Duration::from_millis(20));
-            }
-        })
-    };
-    f.await;
-    done.store(true, Ordering::Relaxed);
-    sampler.join().unwrap();
-    peak.load(Ordering::Relaxed)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -2,42 +2,11 @@
 
 mod common;
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-
-use common::{Server, connect};
+use common::{Server, connect, peak_rss_during};
 use futures::{StreamExt, pin_mut};
 
 const ROWS: i64 = 2_000_000;
 const QUERY: &str = "WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < 2000000) SELECT n::int8 AS n, 'row number ' || n FROM s";
-
-/// Samples the server's RSS every 20 ms while `f` runs; returns the peak.
-async fn peak_rss_during<F: std::future::Future<Output = ()>>(server: &Server, f: F) -> u64 {
-    let peak = Arc::new(AtomicU64::new(server.rss_bytes()));
-    let done = Arc::new(AtomicBool::new(false));
-    let pid = server.pid();
-    let sampler = {
-        let (peak, done) = (peak.clone(), done.clone());
-        std::thread::spawn(move || {
-            while !done.load(Ordering::Relaxed) {
-                if let Ok(s) = std::fs::read_to_string(format!("/proc/{pid}/status"))
-                    && let Some(kb) = s
-                        .lines()
-                        .find(|l| l.starts_with("VmRSS:"))
-                        .and_then(|l| l.split_whitespace().nth(1))
-                        .and_then(|v| v.parse::<u64>().ok())
-                {
-                    peak.fetch_max(kb * 1024, Ordering::Relaxed);
-                }
-                std::thread::sleep(std::time::Duration::from_millis(20));
-            }
-        })
-    };
-    f.await;
-    done.store(true, Ordering::Relaxed);
-    sampler.join().unwrap();
-    peak.load(Ordering::Relaxed)
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_million_rows_stream_with_bounded_memory() {

@@ -278,3 +278,31 @@ pub fn http_get(port: u16, path: &str) -> (u16, String) {
         .unwrap_or_default();
     (status, body)
 }
+
+/// Samples the server's RSS every 20 ms while `f` runs; returns the peak.
+pub async fn peak_rss_during<F: std::future::Future<Output = ()>>(server: &Server, f: F) -> u64 {
+    let peak = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(server.rss_bytes()));
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let pid = server.pid();
+    let sampler = {
+        let (peak, done) = (peak.clone(), done.clone());
+        std::thread::spawn(move || {
+            while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                if let Ok(s) = std::fs::read_to_string(format!("/proc/{pid}/status"))
+                    && let Some(kb) = s
+                        .lines()
+                        .find(|l| l.starts_with("VmRSS:"))
+                        .and_then(|l| l.split_whitespace().nth(1))
+                        .and_then(|v| v.parse::<u64>().ok())
+                {
+                    peak.fetch_max(kb * 1024, std::sync::atomic::Ordering::Relaxed);
+                }
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+        })
+    };
+    f.await;
+    done.store(true, std::sync::atomic::Ordering::Relaxed);
+    sampler.join().unwrap();
+    peak.load(std::sync::atomic::Ordering::Relaxed)
+}
