@@ -12,7 +12,7 @@ use pgwire::messages::PgWireBackendMessage;
 use pgwire::messages::extendedquery::PortalSuspended;
 use pgwire::messages::response::CommandComplete;
 
-use crate::bridge::marshal::{self, Writer};
+use crate::bridge::marshal::{self, Value, Writer};
 use crate::bridge::protocol::{self, ColumnMeta};
 use crate::bridge::{Frame, Worker};
 use crate::frontend::columns::{ResultColumn, resolve_columns, row_description};
@@ -101,156 +101,176 @@ impl ResultStream<'_> {
         C::Error: Debug,
         PgWireError: From<C::Error>,
     {
-        stream_result(client, worker, session_scratch, self, portal, parsed).await
+        let ResultStream {
+            translation: t,
+            mut columns,
+            binary,
+            max_rows,
+            known,
+            inferred,
+        } = self;
+        let mut out = RowBudget {
+            max_rows,
+            sent_in_call: 0,
+            total: portal.as_ref().map(|p| p.rows_sent).unwrap_or(0),
+        };
+
+        // Rows of a batch cut short by a previous Execute come first.
+        if let Some((bytes, skip)) = portal.as_mut().and_then(|p| p.pending.take()) {
+            let cols = columns.clone().unwrap_or_default();
+            let cut = {
+                let mut vals = Vec::new();
+                let n = marshal::decode_rows(&bytes, cols.len(), &mut vals)
+                    .map_err(|e| bridge_failure(&e.into()))?;
+                let width = cols.len();
+                let rows = (0..n).map(|i| &vals[i * width..(i + 1) * width]);
+                out.send(client, session_scratch, rows, skip, &cols, binary)
+                    .await?
+            };
+            if let Some(i) = cut {
+                return out.suspend(client, portal, bytes, i).await;
+            }
+        }
+
+        loop {
+            let frame = match worker.next_frame().await {
+                Ok(f) => f,
+                Err(e) => return Ok(StreamEnd::Failed(bridge_failure(&e))),
+            };
+            match frame {
+                Frame::Description(payload) => {
+                    if columns.is_none() && known.is_none() {
+                        let mut r = marshal::Reader::new(payload);
+                        *parsed = Some(
+                            protocol::parse_columns(&mut r)
+                                .map_err(|e| bridge_failure(&e.into()))?,
+                        );
+                    }
+                }
+                Frame::Batch(payload) => {
+                    let metas = parsed.as_deref().or(known);
+                    let width = match (&columns, metas) {
+                        (Some(c), _) => c.len(),
+                        (None, Some(m)) => m.len(),
+                        (None, None) => {
+                            return Ok(StreamEnd::Failed(error(
+                                INTERNAL_ERROR,
+                                "bridge sent rows without a description",
+                            )));
+                        }
+                    };
+                    // One Vec per batch (not per row); it borrows the frame buffer.
+                    let mut values = Vec::new();
+                    let n = marshal::decode_rows(payload, width, &mut values)
+                        .map_err(|e| bridge_failure(&e.into()))?;
+                    if columns.is_none() {
+                        let first = (n > 0).then(|| &values[..width]);
+                        let cols = resolve_columns(t, metas.unwrap_or(&[]), inferred, first);
+                        client
+                            .feed(PgWireBackendMessage::RowDescription(row_description(
+                                &cols, binary,
+                            )))
+                            .await?;
+                        columns = Some(Arc::new(cols));
+                    }
+                    let cols = columns.clone().unwrap_or_default();
+                    // Zero-width rows (`SELECT FROM t`) still count, one by one.
+                    let rows = (0..n).map(|i| &values[i * width..(i + 1) * width]);
+                    if let Some(i) = out
+                        .send(client, session_scratch, rows, 0, &cols, binary)
+                        .await?
+                    {
+                        let bytes = payload.to_vec();
+                        return out.suspend(client, portal, bytes, i).await;
+                    }
+                }
+                Frame::Complete { rowcount, .. } => {
+                    if columns.is_none()
+                        && let Some(m) = parsed.as_deref().or(known)
+                    {
+                        let cols = resolve_columns(t, m, inferred, None);
+                        client
+                            .feed(PgWireBackendMessage::RowDescription(row_description(
+                                &cols, binary,
+                            )))
+                            .await?;
+                    }
+                    let tag = command_tag(t, out.total, rowcount);
+                    client
+                        .feed(PgWireBackendMessage::CommandComplete(CommandComplete::new(
+                            tag,
+                        )))
+                        .await?;
+                    *portal = None;
+                    return Ok(StreamEnd::Complete { rows: out.total });
+                }
+                Frame::Error(e) => {
+                    *portal = None;
+                    return Ok(StreamEnd::Failed(backend_error(&e)));
+                }
+            }
+        }
     }
 }
 
-async fn stream_result<C>(
-    client: &mut C,
-    worker: &mut Worker,
-    session_scratch: &mut BytesMut,
-    spec: ResultStream<'_>,
-    portal: &mut Option<ActivePortal>,
-    parsed: &mut Option<Vec<ColumnMeta>>,
-) -> PgWireResult<StreamEnd>
-where
-    C: Sink<PgWireBackendMessage> + Unpin + Send,
-    C::Error: Debug,
-    PgWireError: From<C::Error>,
-{
-    let ResultStream {
-        translation: t,
-        mut columns,
-        binary,
-        max_rows,
-        known,
-        inferred,
-    } = spec;
-    let mut sent_in_call = 0usize;
-    let mut total = portal.as_ref().map(|p| p.rows_sent).unwrap_or(0);
+/// Rows sent by one call against the Execute's `max_rows`.
+struct RowBudget {
+    /// 0: no limit.
+    max_rows: usize,
+    sent_in_call: usize,
+    /// Rows of the whole result so far, for the command tag.
+    total: usize,
+}
 
-    // Rows of a batch cut short by a previous Execute come first.
-    if let Some(p) = portal.as_mut()
-        && let Some((bytes, skip)) = p.pending.take()
+impl RowBudget {
+    /// Sends a decoded batch's rows from `skip` on; `Some(i)` when
+    /// `max_rows` stopped it before row `i`.
+    async fn send<'r, 'b: 'r, C>(
+        &mut self,
+        client: &mut C,
+        scratch: &mut BytesMut,
+        rows: impl Iterator<Item = &'r [Value<'b>]>,
+        skip: usize,
+        cols: &[ResultColumn],
+        binary: &[bool],
+    ) -> PgWireResult<Option<usize>>
+    where
+        C: Sink<PgWireBackendMessage> + Unpin + Send,
+        C::Error: Debug,
+        PgWireError: From<C::Error>,
     {
-        let cols = columns.clone().unwrap_or_default();
-        let width = cols.len();
-        let mut vals = Vec::new();
-        let n = marshal::decode_rows(&bytes, width, &mut vals)
-            .map_err(|e| bridge_failure(&e.into()))?;
-        let mut i = skip;
-        while i < n {
-            if max_rows != 0 && sent_in_call == max_rows {
-                p.pending = Some((bytes.clone(), i));
-                p.rows_sent = total;
-                client
-                    .feed(PgWireBackendMessage::PortalSuspended(PortalSuspended::new()))
-                    .await?;
-                return Ok(StreamEnd::Suspended);
+        for (i, row) in rows.enumerate().skip(skip) {
+            if self.max_rows != 0 && self.sent_in_call == self.max_rows {
+                return Ok(Some(i));
             }
-            send_row(
-                client,
-                session_scratch,
-                &vals[i * width..(i + 1) * width],
-                &cols,
-                binary,
-            )
-            .await?;
-            sent_in_call += 1;
-            total += 1;
-            i += 1;
+            send_row(client, scratch, row, cols, binary).await?;
+            self.sent_in_call += 1;
+            self.total += 1;
         }
+        Ok(None)
     }
 
-    loop {
-        let frame = match worker.next_frame().await {
-            Ok(f) => f,
-            Err(e) => return Ok(StreamEnd::Failed(bridge_failure(&e))),
-        };
-        match frame {
-            Frame::Description(payload) => {
-                if columns.is_none() && known.is_none() {
-                    let mut r = marshal::Reader::new(payload);
-                    *parsed = Some(
-                        protocol::parse_columns(&mut r).map_err(|e| bridge_failure(&e.into()))?,
-                    );
-                }
-            }
-            Frame::Batch(payload) => {
-                let metas = parsed.as_deref().or(known);
-                let width = match (&columns, metas) {
-                    (Some(c), _) => c.len(),
-                    (None, Some(m)) => m.len(),
-                    (None, None) => {
-                        return Ok(StreamEnd::Failed(error(
-                            INTERNAL_ERROR,
-                            "bridge sent rows without a description",
-                        )));
-                    }
-                };
-                // One Vec per batch (not per row); it borrows the frame buffer.
-                let mut values = Vec::new();
-                let n = marshal::decode_rows(payload, width, &mut values)
-                    .map_err(|e| bridge_failure(&e.into()))?;
-                if columns.is_none() {
-                    let first = (n > 0).then(|| &values[..width]);
-                    let cols = resolve_columns(t, metas.unwrap_or(&[]), inferred, first);
-                    client
-                        .feed(PgWireBackendMessage::RowDescription(row_description(
-                            &cols, binary,
-                        )))
-                        .await?;
-                    columns = Some(Arc::new(cols));
-                }
-                let cols = columns.clone().unwrap_or_default();
-                for i in 0..n {
-                    if max_rows != 0 && sent_in_call == max_rows {
-                        *portal = Some(ActivePortal {
-                            name: portal.as_ref().map(|p| p.name.clone()).unwrap_or_default(),
-                            pending: Some((payload.to_vec(), i)),
-                            rows_sent: total,
-                        });
-                        client
-                            .feed(PgWireBackendMessage::PortalSuspended(PortalSuspended::new()))
-                            .await?;
-                        return Ok(StreamEnd::Suspended);
-                    }
-                    send_row(
-                        client,
-                        session_scratch,
-                        &values[i * width..(i + 1) * width],
-                        &cols,
-                        binary,
-                    )
-                    .await?;
-                    sent_in_call += 1;
-                    total += 1;
-                }
-            }
-            Frame::Complete { rowcount, .. } => {
-                if columns.is_none()
-                    && let Some(m) = parsed.as_deref().or(known)
-                {
-                    let cols = resolve_columns(t, m, inferred, None);
-                    client
-                        .feed(PgWireBackendMessage::RowDescription(row_description(
-                            &cols, binary,
-                        )))
-                        .await?;
-                }
-                let tag = command_tag(t, total, rowcount);
-                client
-                    .feed(PgWireBackendMessage::CommandComplete(CommandComplete::new(
-                        tag,
-                    )))
-                    .await?;
-                *portal = None;
-                return Ok(StreamEnd::Complete { rows: total });
-            }
-            Frame::Error(e) => {
-                *portal = None;
-                return Ok(StreamEnd::Failed(backend_error(&e)));
-            }
-        }
+    /// Keeps the rest of the cut batch in the portal and tells the client.
+    async fn suspend<C>(
+        &self,
+        client: &mut C,
+        portal: &mut Option<ActivePortal>,
+        batch: Vec<u8>,
+        next: usize,
+    ) -> PgWireResult<StreamEnd>
+    where
+        C: Sink<PgWireBackendMessage> + Unpin + Send,
+        C::Error: Debug,
+        PgWireError: From<C::Error>,
+    {
+        *portal = Some(ActivePortal {
+            name: portal.as_ref().map(|p| p.name.clone()).unwrap_or_default(),
+            pending: Some((batch, next)),
+            rows_sent: self.total,
+        });
+        client
+            .feed(PgWireBackendMessage::PortalSuspended(PortalSuspended::new()))
+            .await?;
+        Ok(StreamEnd::Suspended)
     }
 }
