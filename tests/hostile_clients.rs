@@ -248,7 +248,12 @@ async fn a_silent_login_is_closed_at_the_login_timeout() {
 async fn a_worker_that_ran_a_huge_statement_is_retired() {
     let server = Server::start_with(
         &[],
-        &[("IRISWIRE_BRIDGE_RECYCLE_AFTER_STATEMENT_BYTES", "100000")],
+        &[
+            ("IRISWIRE_BRIDGE_RECYCLE_AFTER_STATEMENT_BYTES", "100000"),
+            // One worker: the next session must take the one that ran the
+            // huge statement, whichever order the pool hands idle ones out.
+            ("IRISWIRE_POOL_MAX_SIZE", "1"),
+        ],
     );
     let recycled = || {
         let (_, body) = common::http_get(server.http_port, "/metrics");
