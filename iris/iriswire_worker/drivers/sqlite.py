@@ -99,9 +99,7 @@ class SqliteDriver:
         except WorkerError as error:
             if error.sqlstate.startswith("23"):
                 describe_violation(self._conn, error, sql)
-            sandbox = getattr(self, "_sandbox", None)  # the catalog's driver has none
-            if sandbox is not None:
-                sandbox.explain(error)
+            self._sandbox.explain(error)
             raise
         if description is None:
             return None, None
