@@ -17,7 +17,10 @@ async fn other_files_extensions_and_storage_pragmas_are_refused() {
     let server = Server::start();
     let c = connect(&server, "app").await;
     c.batch_execute("CREATE TABLE t (a int)").await.unwrap();
-    let outside = server.data_path().join("..").join("escaped.db");
+    // Outside the data directory, and this run's own (no leftover from
+    // another run can be mistaken for a write).
+    let elsewhere = tempfile::tempdir().unwrap();
+    let outside = elsewhere.path().join("escaped.db");
     let outside = outside.to_str().unwrap();
     for sql in [
         format!("ATTACH '{outside}' AS x"),
