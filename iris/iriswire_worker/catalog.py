@@ -28,6 +28,7 @@ from .catalog_tables import (
     BOOTSTRAP_SUPERUSER, CATALOG_RELATION_OIDS, DATABASE_OID, DESCRIPTIONS, INFORMATION_SCHEMA,
     PG_CATALOG, PG_CATALOG_VIEWS, SETTINGS, STATIC_ROWS)
 from .catalog_types import PG_CATALOG_NAMESPACE, builtin_type_rows, lookup_type, range_rows
+from .lock_wait import LockWait
 from .sandbox import Sandbox
 from .drivers.sqlite import SqliteDriver
 from .sql_text import ScannedSql
@@ -299,6 +300,9 @@ class CatalogDriver(SqliteDriver):
         self._catalog = catalog
         self.cancel = conn.interrupt
         self.server_version = sqlite3_module().sqlite_version
+        # A private in-memory database: no other connection holds its locks.
+        self._locks = LockWait(lambda _ms: None, 0)
+        self._error_class = sqlite3_module().OperationalError
         # Clients' SQL runs here too (a statement is routed here by the
         # words it contains, comments included), so the same sandbox.
         self._sandbox = Sandbox()

@@ -142,6 +142,13 @@ def parse_many(payload):
     return sql, rows
 
 
+def parse_lock_timeout(payload):
+    """The milliseconds of an ``L`` payload (a big-endian u32); 08P01 when malformed."""
+    if len(payload) != 4:
+        raise WorkerError("08P01", "malformed L request: %d bytes" % len(payload))
+    return _SQL_LENGTH.unpack(payload)[0]
+
+
 def parse_prepare(payload):
     """The SQL text of a ``P`` payload; 08P01 when it is not UTF-8."""
     try:

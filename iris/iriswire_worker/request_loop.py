@@ -14,7 +14,7 @@ from .drivers import DRIVERS
 from .drivers.base import Driver
 from .protocol import (
     FLAG_DESCRIBE, PROTOCOL_VERSION, Channel, ProtocolError, WorkerError, batch_frames, dumps,
-    error_frame, frame, log, parse_many, parse_prepare, parse_query)
+    error_frame, frame, log, parse_lock_timeout, parse_many, parse_prepare, parse_query)
 
 DEFAULT_BATCH_ROWS = 512
 
@@ -29,7 +29,8 @@ class Worker:
         self._driver = driver
         self._batch_rows = batch_rows
         self._canceller = canceller
-        self._handlers = {b"Q": self._query, b"P": self._prepare, b"M": self._many, b"Z": self._reset}
+        self._handlers = {b"Q": self._query, b"P": self._prepare, b"M": self._many, b"Z": self._reset,
+                          b"L": self._lock_timeout}
         self._catalog = None
 
     def _route(self, sql):
@@ -84,6 +85,21 @@ class Worker:
         """``Z``: the worker changes hands; drop what the last session left."""
         self._driver.reset()
         self._channel.send(frame(b"C", dumps((0, self._driver.in_transaction()))))
+
+    def _lock_timeout(self, payload):
+        """``L``: the session's lock wait in milliseconds (0: until cancelled).
+        Unanswered: the front end writes it just before the statement it
+        applies to. Drivers without the setting ignore it."""
+        try:
+            wait_ms = parse_lock_timeout(payload)
+        except WorkerError as error:  # an E frame here would answer the next request
+            raise ProtocolError(error.message)
+        setter = getattr(self._driver, "set_lock_timeout", None)
+        if setter is not None:
+            try:
+                setter(wait_ms)
+            except WorkerError as error:  # the session goes on with the previous wait
+                log("L: %s" % error.message)
 
     def _query(self, payload):
         flags, sql, params = parse_query(payload)

@@ -37,8 +37,19 @@ class Sandbox:
 
     def __init__(self):
         self.refused = None
+        self._trusted = False
+
+    def run_trusted(self, conn, sql):
+        """Runs one of the worker's own settings statements past the checks."""
+        self._trusted = True
+        try:
+            conn.execute(sql)
+        finally:
+            self._trusted = False
 
     def authorize(self, action, arg1, arg2, _database, _trigger):
+        if self._trusted:
+            return sqlite3.SQLITE_OK
         # Plain VACUUM attaches a nameless temporary database of its own
         # (and ATTACH '' is private memory): no file is reached.
         if action == sqlite3.SQLITE_ATTACH and not arg1:

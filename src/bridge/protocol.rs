@@ -21,6 +21,9 @@ pub mod tag {
     pub const RESET: u8 = b'Z';
     /// One statement for a list of parameter tuples (COPY FROM STDIN).
     pub const MANY: u8 = b'M';
+    /// The session's lock wait in milliseconds (u32, 0: until cancelled);
+    /// unanswered, written just before the request it applies to.
+    pub const LOCK_TIMEOUT: u8 = b'L';
     pub const TERMINATE: u8 = b'X';
     pub const DESCRIPTION: u8 = b'D';
     pub const BATCH: u8 = b'B';

@@ -71,6 +71,12 @@ pub struct Worker {
     /// of live workers without the bridge knowing about it.
     pub registration: Option<Box<dyn Send + Sync>>,
     pid: u32,
+    /// Where the request frame starts in `out`: after an `L` frame, when
+    /// the lock wait changed since the last request.
+    request_start: usize,
+    /// The lock wait the session asked for, and the last one sent.
+    lock_wait_wanted: Option<u32>,
+    lock_wait_sent: Option<u32>,
 }
 
 impl std::fmt::Debug for Worker {
@@ -148,6 +154,9 @@ impl Worker {
             needs_reset: false,
             registration: None,
             pid: 0,
+            request_start: 0,
+            lock_wait_wanted: None,
+            lock_wait_sent: None,
         };
         worker.pid = worker.child.id().unwrap_or(0);
         let mut startup = Vec::with_capacity(5 + spec.config_json.len());
@@ -215,9 +224,7 @@ impl Worker {
         describe: bool,
         encode_params: impl FnOnce(&mut Writer<'_>) -> Result<(), E>,
     ) -> Result<Result<(), E>, BridgeError> {
-        self.out.clear();
-        self.out.push(tag::QUERY);
-        self.out.extend_from_slice(&[0; 4]);
+        self.begin_request(tag::QUERY);
         self.out
             .push(if describe { protocol::FLAG_DESCRIBE } else { 0 });
         self.out
@@ -235,9 +242,7 @@ impl Worker {
     /// IRIS's process-private globals), before another session gets this
     /// worker.
     pub async fn reset(&mut self) -> Result<Result<(), BackendError>, BridgeError> {
-        self.out.clear();
-        self.out.push(tag::RESET);
-        self.out.extend_from_slice(&[0; 4]);
+        self.begin_request(tag::RESET);
         self.send_out(&[]).await?;
         let outcome = match self.read_raw().await? {
             tag::COMPLETE => {
@@ -267,9 +272,7 @@ impl Worker {
         rows: usize,
         items: &[u8],
     ) -> Result<(), BridgeError> {
-        self.out.clear();
-        self.out.push(tag::MANY);
-        self.out.extend_from_slice(&[0; 4]);
+        self.begin_request(tag::MANY);
         self.out
             .extend_from_slice(&(sql.len() as u32).to_be_bytes());
         self.out.extend_from_slice(sql.as_bytes());
@@ -286,9 +289,7 @@ impl Worker {
         &mut self,
         sql: &str,
     ) -> Result<Result<Prepared, BackendError>, BridgeError> {
-        self.out.clear();
-        self.out.push(tag::PREPARE);
-        self.out.extend_from_slice(&[0; 4]);
+        self.begin_request(tag::PREPARE);
         self.out.extend_from_slice(sql.as_bytes());
         self.send_out(&[]).await?;
         match self.read_raw().await? {
@@ -308,14 +309,38 @@ impl Worker {
 
     /// Writes the request in `out`, followed by `tail` (a payload too large
     /// to be worth copying into `out`).
+    /// How long the next statements may wait for a lock held by another
+    /// session, in milliseconds (0: until cancelled); sent in an `L` frame
+    /// ahead of the next request, only when it changed.
+    pub fn set_lock_wait(&mut self, millis: u32) {
+        self.lock_wait_wanted = Some(millis);
+    }
+
+    /// Starts a request frame in `out`, after an `L` frame when the lock
+    /// wait changed: both leave in the request's one write.
+    fn begin_request(&mut self, request: u8) {
+        self.out.clear();
+        if let Some(millis) = self.lock_wait_wanted
+            && self.lock_wait_sent != Some(millis)
+        {
+            self.out.push(tag::LOCK_TIMEOUT);
+            self.out.extend_from_slice(&4u32.to_be_bytes());
+            self.out.extend_from_slice(&millis.to_be_bytes());
+        }
+        self.request_start = self.out.len();
+        self.out.push(request);
+        self.out.extend_from_slice(&[0; 4]);
+    }
+
     async fn send_out(&mut self, tail: &[u8]) -> Result<(), BridgeError> {
         if self.busy || self.broken {
             return Err(BridgeError::Protocol(
                 "request on a worker that is still answering".into(),
             ));
         }
-        let len = (self.out.len() - 5 + tail.len()) as u32;
-        self.out[1..5].copy_from_slice(&len.to_be_bytes());
+        let start = self.request_start;
+        let len = (self.out.len() - start - 5 + tail.len()) as u32;
+        self.out[start + 1..start + 5].copy_from_slice(&len.to_be_bytes());
         self.busy = true;
         self.largest_request = self.largest_request.max(self.out.len() + tail.len());
         let mut written = self.stdin.write_all(&self.out).await;
@@ -325,6 +350,9 @@ impl Worker {
         if let Err(e) = written {
             self.broken = true;
             return Err(e.into());
+        }
+        if start > 0 {
+            self.lock_wait_sent = self.lock_wait_wanted;
         }
         // Give back what one huge request grew the buffer to.
         if self.out.capacity() > OUT_KEEP {

@@ -50,6 +50,7 @@ const PACKAGE_FILES: &[SourceFile] = package_files![
     "iris_error_text.py",
     "iris_errors.py",
     "iris_returning.py",
+    "lock_wait.py",
     "pg_functions.py",
     "protocol.py",
     "request_loop.py",

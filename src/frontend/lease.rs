@@ -38,6 +38,9 @@ pub async fn ensure_worker(shared: &Shared, s: &mut Session) -> PgWireResult<()>
         }
         s.worker = Some(w);
     }
+    if let Some(w) = s.worker.as_deref_mut() {
+        w.set_lock_wait(s.lock_wait_ms);
+    }
     Ok(())
 }
 

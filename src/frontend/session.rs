@@ -98,6 +98,10 @@ pub struct Session {
     pub defaults: BTreeMap<String, String>,
     /// `statement_timeout`, parsed once per `SET`; zero is off.
     pub statement_timeout: Duration,
+    /// `lock_timeout` in milliseconds (0: wait until cancelled, which
+    /// `statement_timeout` then bounds, as in PostgreSQL, where a lock wait
+    /// is part of the statement).
+    pub lock_wait_ms: u32,
     /// The connection this session belongs to.
     pub client: Option<Arc<Client>>,
     /// This database's totals for `SHOW STATS`.
@@ -123,6 +127,7 @@ impl Session {
             local_saved: Vec::new(),
             defaults: default_settings(),
             statement_timeout: Duration::ZERO,
+            lock_wait_ms: 0,
             client: None,
             stats: None,
             txn: TxnState::default(),
@@ -233,6 +238,12 @@ impl Session {
                 .unwrap_or(Duration::ZERO)
         };
         self.statement_timeout = get("statement_timeout");
+        let lock_timeout = get("lock_timeout");
+        // Under a millisecond still limits the wait; it does not lift it.
+        self.lock_wait_ms = match lock_timeout.as_millis() {
+            0 if !lock_timeout.is_zero() => 1,
+            ms => u32::try_from(ms).unwrap_or(u32::MAX),
+        };
         let idle_in_txn = get("idle_in_transaction_session_timeout");
         if let Some(c) = &self.client {
             c.set_idle_in_transaction_timeout(idle_in_txn);

@@ -10,6 +10,7 @@ from ..schema_sqlite import SqliteSchemaReader
 from ..sql_text import EMPTY_SQL, QUERY_WORDS, ScannedSql, declared_type
 from ..sqlite_errors import sqlite3_module, sqlite_error
 from ..constraints import describe_violation
+from ..lock_wait import LockWait
 from ..sandbox import Sandbox
 from .base import backend_errors
 
@@ -55,7 +56,6 @@ class SqliteDriver:
             self._conn = sqlite3.connect(
                 database, isolation_level=None, check_same_thread=False,
                 cached_statements=1024, timeout=busy_timeout_ms / 1000.0)
-            self._conn.execute("PRAGMA busy_timeout = %d" % busy_timeout_ms)
             self._conn.execute("PRAGMA journal_mode = WAL")  # readers and a writer in parallel
             self._conn.execute("PRAGMA foreign_keys = ON")  # PostgreSQL always enforces them
             # A confirmed COMMIT survives a power loss, as PostgreSQL's does.
@@ -80,10 +80,25 @@ class SqliteDriver:
         # settings that outlive the session.
         self._sandbox = Sandbox()
         self._conn.set_authorizer(self._sandbox.authorize)
+        # Until the front end sends the session's lock_timeout (an L frame).
+        self._locks = LockWait(
+            lambda ms: self._sandbox.run_trusted(self._conn, "PRAGMA busy_timeout = %d" % ms),
+            busy_timeout_ms)
         self._cursor = self._conn.cursor()
         self._total_changes = 0
-        self.cancel = self._conn.interrupt
+        self._error_class = sqlite3.OperationalError
         self.server_version = sqlite3.sqlite_version
+
+    def cancel(self):
+        # Noted first: a cancel that lands while the statement waits for a
+        # lock (between two tries) has nothing running to interrupt.
+        self._locks.cancelled = True
+        self._conn.interrupt()
+
+    def set_lock_timeout(self, wait_ms):
+        """``L``: how long statements may wait for a lock (0: until cancelled)."""
+        with backend_errors(sqlite_error):
+            self._locks.set_wait(wait_ms)
 
     def execute(self, sql, params, describe):
         try:
@@ -94,7 +109,7 @@ class SqliteDriver:
                     if scanned.first_word in QUERY_WORDS:
                         declared = self._view_columns(scanned)
                 self._total_changes = self._conn.total_changes
-                cursor = self._cursor.execute(sql, params)
+                cursor = self._locks.run(lambda: self._cursor.execute(sql, params), self._error_class)
                 description = cursor.description
         except WorkerError as error:
             if error.sqlstate.startswith("23"):
@@ -114,7 +129,7 @@ class SqliteDriver:
         before = conn.total_changes
         try:
             with backend_errors(sqlite_error):
-                self._cursor.executemany(sql, rows)
+                self._locks.run(lambda: self._cursor.executemany(sql, rows), self._error_class)
         except WorkerError as error:
             # Each tuple before the failing one changed one row (COPY's plain
             # INSERT; triggers would blur this), so the count names it.
