@@ -139,6 +139,19 @@ def import_iris(what, needs):
     except ImportError as exc:
         raise WorkerError("08001", "cannot import %s: %s" % (what, exc))
     missing = [name for name in needs if not hasattr(iris, name)]
+    # PyPI's iris-embedded-python-wrapper (a dependency of recent
+    # sqlalchemy-iris) installs an ``iris`` whose embedded names are
+    # unittest.mock objects when no IRIS runtime is loaded: every call
+    # "succeeds" with a MagicMock. Treat that as the wrong module too.
+    mocked = [name for name in needs if name not in missing
+              and type(getattr(iris, name)).__module__.startswith("unittest.mock")]
+    if mocked:
+        raise WorkerError(
+            "08001", "the iris module found is not %s" % what,
+            detail="%s: %s is a mock (no IRIS runtime loaded)" % (
+                getattr(iris, "__file__", None) or "iris", ", ".join(mocked)),
+            hint="iris-embedded-python-wrapper answers with mocks outside IRIS; run the worker "
+                 "with irispython inside the IRIS instance, or use the iris-native driver")
     if missing:
         raise WorkerError(
             "08001", "the iris module found is not %s" % what,
