@@ -186,6 +186,8 @@ pub struct Metrics {
     pub worker_starts: Counter,
     pub worker_exits_crash: Counter,
     pub worker_exits_recycle: Counter,
+    pub worker_exits_idle: Counter,
+    pub worker_exits_evicted: Counter,
     pub backend_up: Gauge,
     pub backend_probe_duration: Histogram,
     pub(crate) pool_workers_idle: Gauge,
@@ -327,6 +329,8 @@ impl Metrics {
                 worker_starts: metrics::counter!("iriswire_worker_starts_total"),
                 worker_exits_crash: metrics::counter!("iriswire_worker_exits_total", "reason" => "crash"),
                 worker_exits_recycle: metrics::counter!("iriswire_worker_exits_total", "reason" => "recycle"),
+                worker_exits_idle: metrics::counter!("iriswire_worker_exits_total", "reason" => "idle"),
+                worker_exits_evicted: metrics::counter!("iriswire_worker_exits_total", "reason" => "evicted"),
                 backend_up: metrics::gauge!("iriswire_backend_up"),
                 backend_probe_duration: metrics::histogram!("iriswire_backend_probe_duration_seconds"),
                 pool_workers_idle: metrics::gauge!("iriswire_pool_workers", "state" => "idle"),
@@ -546,7 +550,7 @@ fn describe() {
     describe_counter!("iriswire_worker_starts_total", "Bridge workers started.");
     describe_counter!(
         "iriswire_worker_exits_total",
-        "Bridge workers taken out of a pool, by reason (crash, recycle, timeout, shutdown)."
+        "Bridge workers taken out of a pool, by reason (crash, recycle, timeout, shutdown, idle, evicted)."
     );
     describe_gauge!(
         "iriswire_backend_up",
@@ -567,6 +571,6 @@ fn describe() {
     );
     describe_gauge!(
         "iriswire_pool_max_workers",
-        "Configured maximum workers, summed over pools."
+        "Most workers this server may run: pool.max_size summed over pools, capped by pool.max_total_workers."
     );
 }

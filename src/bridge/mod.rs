@@ -7,7 +7,7 @@ pub mod protocol;
 pub mod worker;
 pub(crate) mod worker_source;
 
-pub use protocol::{BackendError, ColumnMeta, DriverConfig, WorkerConfig};
+pub use protocol::{BackendError, ColumnMeta, DriverConfig, ErrorObject, WorkerConfig};
 pub use worker::{Frame, Worker, WorkerSpec};
 
 use thiserror::Error;

@@ -58,6 +58,9 @@ pub struct Worker {
     broken: bool,
     pub in_transaction: bool,
     pub created: Instant,
+    /// When the last request was answered: the pool shuts down workers
+    /// idle for longer than `pool.idle_timeout_ms`.
+    pub last_active: Instant,
     pub uses: u64,
     /// The largest request written to this worker, in bytes: the pool
     /// retires a worker that has held a huge statement, because a Python
@@ -149,6 +152,7 @@ impl Worker {
             broken: false,
             in_transaction: false,
             created: Instant::now(),
+            last_active: Instant::now(),
             uses: 0,
             largest_request: 0,
             needs_reset: false,
@@ -212,6 +216,12 @@ impl Worker {
         self.busy
     }
 
+    /// The request's last frame was read: idle from now on.
+    fn finished(&mut self) {
+        self.busy = false;
+        self.last_active = Instant::now();
+    }
+
     /// Starts one statement. `encode_params` appends the marshal tuple of
     /// parameter values; then read frames with [`Worker::next_frame`] until
     /// `Complete` or `Error`.
@@ -257,7 +267,7 @@ impl Worker {
             }
             other => return Err(self.violation(other)),
         };
-        self.busy = false;
+        self.finished();
         self.needs_reset = false;
         Ok(outcome)
     }
@@ -294,11 +304,11 @@ impl Worker {
         self.send_out(&[]).await?;
         match self.read_raw().await? {
             tag::PREPARED => {
-                self.busy = false;
+                self.finished();
                 Ok(Ok(protocol::parse_prepared(&self.frame)?))
             }
             tag::ERROR => {
-                self.busy = false;
+                self.finished();
                 let e = protocol::parse_error(&self.frame)?;
                 self.in_transaction = e.in_transaction;
                 Ok(Err(e))
@@ -369,7 +379,7 @@ impl Worker {
             tag::BATCH => Ok(Frame::Batch(&self.frame)),
             tag::COMPLETE => {
                 let (rowcount, in_transaction) = protocol::parse_complete(&self.frame)?;
-                self.busy = false;
+                self.finished();
                 self.in_transaction = in_transaction;
                 Ok(Frame::Complete {
                     rowcount,
@@ -378,7 +388,7 @@ impl Worker {
             }
             tag::ERROR => {
                 let e = protocol::parse_error(&self.frame)?;
-                self.busy = false;
+                self.finished();
                 self.in_transaction = e.in_transaction;
                 Ok(Frame::Error(e))
             }

@@ -141,6 +141,12 @@ pub struct PoolConfig {
     pub worker_max_age: Duration,
     /// Workers are recycled after this many statements.
     pub worker_max_uses: u64,
+    /// Live workers across all pools (each is a backend session and a
+    /// Python process).
+    pub max_total_workers: usize,
+    /// Idle workers above `min_size` are shut down after this long; zero
+    /// keeps them.
+    pub idle_timeout: Duration,
 }
 
 impl PoolConfig {
@@ -152,6 +158,8 @@ impl PoolConfig {
         ("acquire_timeout_ms", "5000"),
         ("worker_max_age_s", "3600"),
         ("worker_max_uses", "1000000"),
+        ("max_total_workers", "64"),
+        ("idle_timeout_ms", "600000"),
     ];
 
     pub(super) fn parse(t: &Table<'_>) -> Result<Self, ConfigError> {
@@ -174,6 +182,8 @@ impl PoolConfig {
                 t.positive("worker_max_age_s", "a number of seconds")?,
             ),
             worker_max_uses: t.positive("worker_max_uses", "a number")?,
+            max_total_workers: t.positive("max_total_workers", "a number")?,
+            idle_timeout: t.opt_millis("idle_timeout_ms")?,
         })
     }
 }

@@ -31,7 +31,8 @@ pub fn render(shared: &Shared) -> String {
     m.pool_workers_idle.set(idle as f64);
     m.pool_workers_busy.set(busy as f64);
     m.pool_clients_waiting.set(waiting as f64);
-    m.pool_max_workers.set(max as f64);
+    m.pool_max_workers
+        .set(max.min(config.pool.max_total_workers) as f64);
     match m.exposition() {
         Some(mut text) => {
             process_metrics(&mut text);

@@ -15,9 +15,12 @@ use std::time::{Duration, Instant, SystemTime};
 
 use arc_swap::ArcSwap;
 use deadpool::managed::{self, Metrics, RecycleError, RecycleResult};
+use tokio::sync::OwnedSemaphorePermit;
 
 use crate::bridge::{BridgeError, Worker, WorkerSpec};
 use crate::config::Config;
+
+use super::capacity::{PoolKey, WorkerBudget};
 
 /// A pool of bridge workers for one (database, user).
 pub type WorkerPool = managed::Pool<WorkerManager>;
@@ -36,10 +39,12 @@ pub(crate) struct WorkerInfo {
 /// Every live worker of the process, by pid.
 pub(crate) type WorkerList = Arc<Mutex<BTreeMap<u32, WorkerInfo>>>;
 
-/// Removes a worker from the list when the worker is dropped.
+/// Removes a worker from the list when the worker is dropped, and gives
+/// its permit back to the server-wide budget.
 struct Registration {
     list: WorkerList,
     pid: u32,
+    _permit: OwnedSemaphorePermit,
 }
 
 impl Drop for Registration {
@@ -90,9 +95,10 @@ impl CrashLog {
 pub struct WorkerManager {
     pub(super) spec: WorkerSpec,
     pub(super) crashes: Arc<CrashLog>,
-    pub(super) database: String,
-    pub(super) user: String,
+    pub(super) key: PoolKey,
     pub(super) workers: WorkerList,
+    /// The server-wide worker budget: a permit per live worker.
+    pub(super) budget: Arc<WorkerBudget>,
     /// Read at each recycle, so a reload changes ages and use counts.
     pub(super) config: Arc<ArcSwap<Config>>,
     /// Worker starts in progress in all pools.
@@ -130,20 +136,28 @@ impl managed::Manager for WorkerManager {
             .worker_starts
             .increment(1);
         let _starting = Starting::new(&self.starting);
+        // Half the start timeout at most, so that waiting for the budget
+        // never turns the start itself into a timeout (which would open
+        // the circuit breaker as if the backend were down).
+        let permit = self
+            .budget
+            .permit(&self.key, self.spec.start_timeout / 2)
+            .await?;
         let mut w = Worker::spawn(&self.spec).await?;
         let pid = w.pid();
         self.workers.lock().expect("worker list").insert(
             pid,
             WorkerInfo {
                 pid,
-                database: self.database.clone(),
-                user: self.user.clone(),
+                database: self.key.0.clone(),
+                user: self.key.1.clone(),
                 started: SystemTime::now(),
             },
         );
         w.registration = Some(Box::new(Registration {
             list: self.workers.clone(),
             pid,
+            _permit: permit,
         }));
         Ok(w)
     }

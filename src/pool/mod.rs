@@ -9,11 +9,14 @@
 //!   checking a worker out of them;
 //! - `manager`: [`WorkerManager`], how a pool starts a worker and decides
 //!   whether a returned one may serve again;
+//! - `capacity`: the server-wide worker budget (`pool.max_total_workers`)
+//!   and the shutdown of idle workers (`pool.idle_timeout_ms`);
 //! - `breaker`: the circuit breaker that answers at once, instead of
 //!   after a start timeout, while the backend cannot be reached;
 //! - `error`: [`AcquireError`], why no worker was had.
 
 mod breaker;
+mod capacity;
 mod error;
 mod manager;
 mod registry;

@@ -17,6 +17,7 @@ use crate::bridge::{BridgeError, DriverConfig, WorkerConfig, WorkerSpec};
 use crate::config::{BackendKind, Config};
 
 use super::breaker::Breaker;
+use super::capacity::{PoolMap, WorkerBudget, spawn_idle_reaper};
 use super::manager::{CrashLog, WorkerList};
 use super::{AcquireError, PooledWorker, WorkerInfo, WorkerManager, WorkerPool};
 
@@ -24,7 +25,11 @@ use super::{AcquireError, PooledWorker, WorkerInfo, WorkerManager, WorkerPool};
 pub struct PoolRegistry {
     config: Arc<ArcSwap<Config>>,
     script: PathBuf,
-    pools: Mutex<HashMap<(String, String), WorkerPool>>,
+    pools: PoolMap,
+    budget: Arc<WorkerBudget>,
+    /// Set once the idle reaper runs (started with the first pool, inside
+    /// the runtime).
+    reaper: std::sync::Once,
     starting: Arc<AtomicUsize>,
     breaker: Arc<Breaker>,
     workers: WorkerList,
@@ -33,10 +38,17 @@ pub struct PoolRegistry {
 
 impl PoolRegistry {
     pub(crate) fn new(config: Arc<ArcSwap<Config>>, script: PathBuf) -> Self {
+        let pools: PoolMap = Arc::new(Mutex::new(HashMap::new()));
+        let budget = Arc::new(WorkerBudget::new(
+            config.load().pool.max_total_workers,
+            &pools,
+        ));
         PoolRegistry {
             config,
             script,
-            pools: Mutex::new(HashMap::new()),
+            pools,
+            budget,
+            reaper: std::sync::Once::new(),
             starting: Arc::new(AtomicUsize::new(0)),
             breaker: Arc::new(Breaker::default()),
             workers: Default::default(),
@@ -66,6 +78,8 @@ impl PoolRegistry {
 
     /// Applies a reloaded configuration to the pools that exist.
     pub(crate) fn apply_config(&self) {
+        self.budget
+            .resize(self.config.load().pool.max_total_workers);
         let max = self.config.load().pool.max_size;
         for p in self.pools.lock().expect("pool registry lock").values() {
             p.resize(max);
@@ -140,9 +154,9 @@ impl PoolRegistry {
             },
             config: self.config.clone(),
             starting: self.starting.clone(),
-            database: database.to_owned(),
-            user: user.to_owned(),
+            key: key.clone(),
             workers: self.workers.clone(),
+            budget: self.budget.clone(),
             crashes: self.crashes.clone(),
         };
         let pool = WorkerPool::builder(manager)
@@ -153,6 +167,8 @@ impl PoolRegistry {
             .build()
             .map_err(|_| AcquireError::Closed)?;
         pools.insert(key, pool.clone());
+        self.reaper
+            .call_once(|| spawn_idle_reaper(&self.pools, self.config.clone()));
         if c.pool.min_size > 0 {
             // Start the minimum in the background; the first client need not wait.
             let (warm, n) = (pool.clone(), c.pool.min_size);
